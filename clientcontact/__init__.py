@@ -1,0 +1,1 @@
+"""ClientContact: one inbox for a business's email, SMS and WhatsApp conversations."""

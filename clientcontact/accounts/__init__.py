@@ -1,0 +1,1 @@
+"""Accounts (tenants), agents, teams, logins and API tokens."""

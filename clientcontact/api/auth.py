@@ -1,0 +1,96 @@
+"""Login and logout (session cookie), who am I, and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter, Request, Response, status
+from pydantic import BaseModel, Field
+
+from clientcontact.accounts import service as accounts
+from clientcontact.api.deps import SESSION_COOKIE, AppSettings, CurrentActor, DbSession
+from clientcontact.db.tenancy import Actor
+from clientcontact.errors import Unauthenticated
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+class LoginIn(BaseModel):
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=1000)
+    account_id: int | None = None
+
+
+class MeOut(BaseModel):
+    agent_id: int
+    account_id: int
+    role: str
+    name: str
+    email: str
+
+
+class TokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="shown once: only a digest is stored")
+
+
+@router.post("/auth/login", response_model=MeOut)
+def login(body: LoginIn, response: Response, session: DbSession, settings: AppSettings) -> MeOut:
+    actor = accounts.authenticate(session, body.email, body.password, body.account_id)
+    max_age = timedelta(days=settings.login_max_age_days)
+    token = accounts.start_login_session(session, actor, max_age=max_age)
+    response.set_cookie(SESSION_COOKIE, token, max_age=int(max_age.total_seconds()),
+                        httponly=True, samesite="lax", secure=settings.cookie_secure)
+    return _me(session, actor)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(request: Request, response: Response, session: DbSession) -> None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        accounts.end_login_session(session, cookie)
+    response.delete_cookie(SESSION_COOKIE)
+
+
+@router.get("/me", response_model=MeOut)
+def me(session: DbSession, actor: CurrentActor) -> MeOut:
+    return _me(session, actor)
+
+
+def _me(session: DbSession, actor: Actor) -> MeOut:
+    agent = accounts.get_member(session, actor, actor.agent_id or 0)
+    return MeOut(agent_id=agent.id, account_id=actor.account_id, role=actor.role,
+                 name=agent.name, email=agent.email)
+
+
+@router.get("/api-tokens", response_model=list[TokenOut])
+def list_tokens(session: DbSession, actor: CurrentActor) -> list[TokenOut]:
+    return [TokenOut.model_validate(t, from_attributes=True)
+            for t in accounts.list_api_tokens(session, actor)]
+
+
+@router.post("/api-tokens", response_model=NewTokenOut, status_code=status.HTTP_201_CREATED)
+def create_token(body: TokenIn, session: DbSession, actor: CurrentActor) -> NewTokenOut:
+    if actor.agent_id is None:
+        raise Unauthenticated("an agent is needed to own a token")
+    row, token = accounts.create_api_token(session, actor, body.name)
+    return NewTokenOut(**TokenOut.model_validate(row, from_attributes=True).model_dump(),
+                       token=token)
+
+
+@router.delete("/api-tokens/{token_id}", response_model=TokenOut)
+def revoke_token(token_id: int, session: DbSession, actor: CurrentActor) -> TokenOut:
+    return TokenOut.model_validate(accounts.revoke_api_token(session, actor, token_id),
+                                   from_attributes=True)

@@ -1,0 +1,62 @@
+"""Typed dependencies every route takes: `session: DbSession, actor: CurrentActor`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from clientcontact.accounts.service import actor_from_api_token, actor_from_login_session
+from clientcontact.db.scope import unit_of_work
+from clientcontact.db.tenancy import Actor
+from clientcontact.errors import Forbidden, Unauthenticated
+from clientcontact.runtime import Runtime
+from clientcontact.settings import Settings
+
+SESSION_COOKIE = "cc_session"
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def get_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Iterator[Session]:
+    """The request's unit of work: committed once when the route returns, rolled back on error."""
+    with unit_of_work(runtime.factory) as session:
+        yield session
+
+
+def get_settings(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Settings:
+    return runtime.settings
+
+
+AppRuntime = Annotated[Runtime, Depends(get_runtime)]
+# "function" scope: the commit happens before the response is sent, so a 2xx means saved.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
+def get_actor(request: Request, session: DbSession) -> Actor:
+    """A bearer API token, else the login cookie; both resolve to an agent in one account."""
+    authorization = request.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return actor_from_api_token(session, token.strip())
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return actor_from_login_session(session, cookie)
+    raise Unauthenticated("log in, or send an API token as 'Authorization: Bearer <token>'")
+
+
+CurrentActor = Annotated[Actor, Depends(get_actor)]
+
+
+def get_admin(actor: CurrentActor) -> Actor:
+    if not actor.is_admin:
+        raise Forbidden("only an admin of this account can do that")
+    return actor
+
+
+CurrentAdmin = Annotated[Actor, Depends(get_admin)]

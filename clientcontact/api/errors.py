@@ -1,0 +1,132 @@
+"""Errors mapped to HTTP once: typed domain errors keep their status, validation gives field
+messages, anything unexpected is a logged 500 with a request id and never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from clientcontact.errors import ClientContactError, PayloadTooLarge
+
+log = logging.getLogger("clientcontact.errors")
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+def request_id(request: Request) -> str:
+    return getattr(request.state, "request_id", "-")
+
+
+def _body(code: str, message: str, request: Request, details: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message, "request_id": request_id(request)}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+async def domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ClientContactError)
+    return JSONResponse(_body(exc.code, exc.message, request, exc.details),
+                        status_code=exc.status_code)
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    if any(e.get("type") == "json_invalid" for e in exc.errors()):
+        return JSONResponse(_body("bad_payload", "the request body is not valid JSON", request),
+                            status_code=400)
+    fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+              for e in exc.errors()]
+    first = fields[0] if fields else {"field": "", "message": "invalid request"}
+    message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+    return JSONResponse(_body("validation_error", message, request, fields), status_code=422)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse(_body("http_error", str(exc.detail), request),
+                        status_code=exc.status_code, headers=exc.headers)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error on %s %s [request %s]", request.method, request.url.path,
+              request_id(request), exc_info=exc)
+    return JSONResponse(_body("internal_error", "something went wrong on our side; "
+                              "quote the request id when reporting it", request),
+                        status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ClientContactError, domain_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected_error)
+
+
+class RequestContext:
+    """Gives every request an id (echoed in the response) and refuses oversized bodies with 413
+    before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+
+        exceeded = False
+        replaced = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal replaced
+            if replaced:
+                return  # the app's own answer to the cut-off body is dropped
+            if exceeded and message["type"] == "http.response.start":
+                # Whatever the app made of a body we cut off (frameworks call it a parse
+                # error), the truth is that it was too large.
+                replaced = True
+                await self._too_large(rid, send)
+                return
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append(
+                    (REQUEST_ID_HEADER.lower().encode(), rid.encode()))
+            await send(message)
+
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(rid, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    exceeded = True
+                    raise PayloadTooLarge(self._limit_text())
+            return message
+
+        await self.app(scope, limited_receive, send_with_id)
+
+    def _limit_text(self) -> str:
+        return f"request body is larger than the limit of {self.max_body_bytes} bytes"
+
+    async def _too_large(self, rid: str, send: Send) -> None:
+        body = JSONResponse({"error": {"code": "payload_too_large", "message": self._limit_text(),
+                                       "request_id": rid}}, status_code=413)
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [*body.raw_headers, (b"x-request-id", rid.encode())]})
+        await send({"type": "http.response.body", "body": body.body})

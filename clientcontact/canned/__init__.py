@@ -1,0 +1,1 @@
+"""Canned responses: an account's saved answers, inserted into a reply by short code."""

@@ -1,0 +1,1 @@
+"""The mock provider: records what would have been sent."""

@@ -1,0 +1,5 @@
+"""SendGrid: email."""
+
+from clientcontact.channels.sendgrid.sender import SendGridSender
+
+__all__ = ["SendGridSender"]

@@ -1,0 +1,5 @@
+"""SMTP: email through any mail server."""
+
+from clientcontact.channels.smtp.sender import SmtpSender
+
+__all__ = ["SmtpSender"]

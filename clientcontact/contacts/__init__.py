@@ -1,0 +1,1 @@
+"""Contacts and the addresses and numbers they are reached at."""

@@ -1,0 +1,94 @@
+"""Contacts: create, find by any of their addresses, update, merge duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Select, func, or_
+from sqlalchemy.orm import Session, selectinload
+
+from clientcontact.contacts.identities import normalize
+from clientcontact.contacts.models import Contact, ContactIdentity, IdentityKind
+from clientcontact.db.tenancy import Actor, get_scoped, scoped
+from clientcontact.errors import BadRequest, Conflict
+
+IdentityInput = tuple[IdentityKind, str]
+
+
+def get_contact(session: Session, actor: Actor, contact_id: int) -> Contact:
+    return get_scoped(session, Contact, contact_id, actor.account_id,
+                      selectinload(Contact.identities))
+
+
+def list_contacts(session: Session, actor: Actor, *, query: str | None = None,
+                  after_id: int | None = None, limit: int = 50) -> list[Contact]:
+    stmt: Select[tuple[Contact]] = (
+        scoped(Contact, actor.account_id).options(selectinload(Contact.identities))
+        .order_by(Contact.id.desc()).limit(limit)
+    )
+    if after_id is not None:
+        stmt = stmt.where(Contact.id < after_id)
+    if query:
+        pattern = f"%{query.strip().lower()}%"
+        matching_identity = scoped(
+            ContactIdentity, actor.account_id, ContactIdentity.contact_id
+        ).where(func.lower(ContactIdentity.value).like(pattern))
+        stmt = stmt.where(or_(func.lower(Contact.name).like(pattern),
+                              Contact.id.in_(matching_identity)))
+    return list(session.scalars(stmt))
+
+
+def find_by_identity(session: Session, actor: Actor, kind: IdentityKind, value: str,
+                     default_region: str = "US") -> Contact | None:
+    normalized = normalize(kind, value, default_region)
+    identity = session.scalar(
+        scoped(ContactIdentity, actor.account_id)
+        .where(ContactIdentity.kind == kind, ContactIdentity.value == normalized))
+    return None if identity is None else get_contact(session, actor, identity.contact_id)
+
+
+def create_contact(session: Session, actor: Actor, *, name: str | None,
+                   identities: Sequence[IdentityInput], default_region: str = "US",
+                   notes: str | None = None) -> Contact:
+    contact = Contact(account_id=actor.account_id, name=name, notes=notes, identities=[])
+    session.add(contact)
+    session.flush()
+    add_identities(session, actor, contact, identities, default_region)
+    return contact
+
+
+def add_identities(session: Session, actor: Actor, contact: Contact,
+                   identities: Iterable[IdentityInput], default_region: str = "US") -> None:
+    """Attach addresses; one that already belongs to another contact is a conflict, not a steal."""
+    known = {(i.kind, i.value) for i in contact.identities}
+    for kind, raw in identities:
+        value = normalize(kind, raw, default_region)
+        if (kind, value) in known:
+            continue
+        owner = session.scalar(scoped(ContactIdentity, actor.account_id).where(
+            ContactIdentity.kind == kind, ContactIdentity.value == value))
+        if owner is not None:
+            raise Conflict(f"{value} already belongs to contact {owner.contact_id}")
+        contact.identities.append(
+            ContactIdentity(account_id=actor.account_id, kind=kind, value=value))
+        known.add((kind, value))
+    session.flush()
+
+
+def update_contact(session: Session, actor: Actor, contact_id: int, *, changes: dict[str, object],
+                   identities: Sequence[IdentityInput] | None = None,
+                   default_region: str = "US") -> Contact:
+    """Apply the given fields; when identities are given they replace the current set."""
+    contact = get_contact(session, actor, contact_id)
+    for field in ("name", "notes"):
+        if field in changes:
+            setattr(contact, field, changes[field])
+    if identities is not None:
+        wanted = {(kind, normalize(kind, raw, default_region)) for kind, raw in identities}
+        if not wanted:
+            raise BadRequest("a contact needs at least one email address, phone or handle")
+        contact.identities = [i for i in contact.identities if (i.kind, i.value) in wanted]
+        session.flush()
+        add_identities(session, actor, contact, sorted(wanted), default_region)
+    session.flush()
+    return contact

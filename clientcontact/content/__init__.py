@@ -1,0 +1,1 @@
+"""Message content: HTML sanitizing, text derivation and threading, independent of channels."""

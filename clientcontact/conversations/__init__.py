@@ -1,0 +1,1 @@
+"""Conversations, their messages, notes, activity and tags."""

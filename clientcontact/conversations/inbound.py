@@ -1,0 +1,81 @@
+"""A customer's message arriving in a conversation: the last step of ingest, and what the demo
+seed uses to make realistic threads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from clientcontact.contacts.models import Contact
+from clientcontact.conversations.models import (
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+    MessageKind,
+)
+from clientcontact.conversations.service import new_reply_token
+from clientcontact.db.base import utcnow
+from clientcontact.inboxes.models import Inbox
+from clientcontact.realtime.bus import RealtimeEvent, publish_after_commit
+
+
+@dataclass(frozen=True)
+class IncomingContent:
+    text: str
+    subject: str | None = None
+    full_text: str | None = None
+    html: str | None = None
+    original: bytes | None = None
+    external_id: str | None = None
+    email_message_id: str | None = None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    received_at: datetime | None = None
+    # Out-of-office and other automatic mail is kept, but never reopens a resolved conversation.
+    auto_submitted: bool = False
+
+
+def open_conversation(session: Session, inbox: Inbox, contact: Contact, *,
+                      subject: str | None, at: datetime | None = None) -> Conversation:
+    at = at or utcnow()
+    conversation = Conversation(
+        account_id=inbox.account_id, inbox_id=inbox.id, contact_id=contact.id, subject=subject,
+        reply_token=new_reply_token(), created_at=at, last_activity_at=at)
+    session.add(conversation)
+    session.flush()
+    publish_after_commit(session, RealtimeEvent(inbox.account_id, "conversation.created",
+                                                {"conversation_id": conversation.id}))
+    return conversation
+
+
+def add_incoming(session: Session, conversation: Conversation, contact: Contact,
+                 content: IncomingContent) -> Message:
+    """Append the customer's message; a resolved or snoozed conversation comes back open,
+    unless the message was sent by a machine (an auto-reply is no reason to work again)."""
+    at = content.received_at or utcnow()
+    message = Message(
+        account_id=conversation.account_id, conversation_id=conversation.id,
+        inbox_id=conversation.inbox_id, direction=Direction.IN, kind=MessageKind.MESSAGE,
+        author_contact_id=contact.id, subject=content.subject, text=content.text,
+        full_text=content.full_text, html=content.html, original=content.original,
+        external_id=content.external_id, email_message_id=content.email_message_id,
+        in_reply_to=content.in_reply_to, references=" ".join(content.references) or None,
+        created_at=at, extra={},
+    )
+    session.add(message)
+    if conversation.status is not ConversationStatus.OPEN and not content.auto_submitted:
+        conversation.status = ConversationStatus.OPEN
+        conversation.snoozed_until = conversation.resolved_at = None
+        publish_after_commit(session, RealtimeEvent(conversation.account_id,
+                                                    "conversation.updated",
+                                                    {"conversation_id": conversation.id}))
+    conversation.last_activity_at = max(conversation.last_activity_at, at)
+    conversation.last_inbound_at = at
+    conversation.waiting_since = conversation.waiting_since or at
+    session.flush()
+    publish_after_commit(session, RealtimeEvent(conversation.account_id, "message.created", {
+        "conversation_id": conversation.id, "message_id": message.id}))
+    return message

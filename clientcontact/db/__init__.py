@@ -1,0 +1,1 @@
+"""Database engine, units of work, tenancy scoping and migrations."""

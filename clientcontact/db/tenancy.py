@@ -1,0 +1,44 @@
+"""The one place that filters by account: every tenant-owned query starts here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from clientcontact.errors import NotFound
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: an agent in one account (or the system, acting for an account)."""
+
+    account_id: int
+    agent_id: int | None = None
+    role: str = "agent"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def scoped(model: type[T], account_id: int, *columns: Any) -> Select[Any]:
+    """`select(model)` limited to one account's rows."""
+    stmt = select(*columns) if columns else select(model)
+    return stmt.where(model.account_id == account_id)  # type: ignore[attr-defined]
+
+
+def get_scoped(session: Session, model: type[T], ident: int, account_id: int,
+               *options: Any) -> T:
+    """Load one row of this account, or raise NotFound: another tenant's id looks absent."""
+    stmt = scoped(model, account_id).where(model.id == ident)  # type: ignore[attr-defined]
+    if options:
+        stmt = stmt.options(*options)
+    row = session.scalars(stmt).one_or_none()
+    if row is None:
+        raise NotFound(f"{model.__name__.lower()} {ident} not found")
+    return row

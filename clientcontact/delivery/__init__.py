@@ -1,0 +1,1 @@
+"""The outbound path: send queued messages, classify failures, move status forward."""

@@ -1,0 +1,1 @@
+"""Stored files: attachments of messages, kept outside the database."""

@@ -1,0 +1,46 @@
+"""API shapes for inboxes. Credentials go in, never come out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from clientcontact.channels.base import ChannelKind
+from clientcontact.inboxes.models import Inbox
+from clientcontact.inboxes.urls import inbound_url, status_callback_url
+from clientcontact.settings import Settings
+
+
+class InboxCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    channel: ChannelKind
+    provider: str = Field(min_length=1, max_length=40)
+    address: str = Field(min_length=1, max_length=320)
+    display_name: str | None = Field(default=None, max_length=200)
+    credentials: dict[str, str] | None = Field(
+        default=None, description="the provider's keys for this inbox; stored encrypted")
+
+
+class InboxOut(BaseModel):
+    id: int
+    name: str
+    channel: ChannelKind
+    provider: str
+    address: str
+    display_name: str | None
+    has_own_credentials: bool
+    inbound_url: str
+    status_callback_url: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, inbox: Inbox, settings: Settings) -> InboxOut:
+        return cls(
+            id=inbox.id, name=inbox.name, channel=inbox.channel, provider=inbox.provider,
+            address=inbox.address, display_name=inbox.display_name,
+            has_own_credentials=inbox.credentials_encrypted is not None,
+            inbound_url=inbound_url(settings, inbox),
+            status_callback_url=status_callback_url(settings, inbox), created_at=inbox.created_at,
+        )

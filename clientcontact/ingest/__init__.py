@@ -1,0 +1,1 @@
+"""The inbound path: store raw provider events, then route them."""

@@ -1,0 +1,131 @@
+"""Routing one inbound message to its contact, conversation and message row.
+
+An ordered chain, Chatwoot-style: first the steps that may find the event already answered for
+(a provider's retry, our own mail coming back, a bounce about a message we sent), then the
+sender's contact, the conversation it continues (or a new one), and the message itself.
+
+`route_message` always returns the message the event is about, so the ingest job can stamp it
+handled: the stored incoming message, or for a retry/echo/bounce the message already there.
+It never commits; `add_incoming` and `open_conversation` publish to agents after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from clientcontact.channels.base import ChannelKind, InboundMessage
+from clientcontact.conversations.inbound import add_incoming, open_conversation
+from clientcontact.conversations.models import Message
+from clientcontact.db.tenancy import scoped
+from clientcontact.files.storage import LocalFileStore
+from clientcontact.inboxes.models import Inbox
+from clientcontact.ingest.bounces import apply_bounce, bounce_summary, reported_message
+from clientcontact.ingest.contact_match import is_own_address, others, sender_contact
+from clientcontact.ingest.content import external_id, incoming_content, store_attachments
+from clientcontact.ingest.mail_facts import MailFacts, mail_facts
+from clientcontact.ingest.threading import Lookup, find_conversation
+from clientcontact.settings import Settings
+
+
+@dataclass(frozen=True)
+class Routing:
+    session: Session
+    inbox: Inbox
+    event: InboundMessage
+    settings: Settings
+    store: LocalFileStore
+    facts: MailFacts
+
+    def messages(self) -> Select[Any]:
+        """This inbox's messages."""
+        return scoped(Message, self.inbox.account_id).where(Message.inbox_id == self.inbox.id)
+
+
+Shortcut = Callable[[Routing], Message | None]
+
+
+def already_stored(routing: Routing) -> Message | None:
+    """A provider's retry: the same external id in this inbox is the same message."""
+    return routing.session.scalars(
+        routing.messages().where(Message.external_id == external_id(routing.event))).first()
+
+
+def same_message_id(routing: Routing) -> Message | None:
+    """The same Message-ID again (another delivery path, or our own sent mail coming back
+    through a BCC or a forwarding loop) is the message we already have."""
+    message_id = routing.event.email_message_id
+    if routing.event.channel is not ChannelKind.EMAIL or not message_id:
+        return None
+    return routing.session.scalars(
+        routing.messages().where(Message.email_message_id == message_id)
+        .order_by(Message.id).limit(1)).first()
+
+
+def delivery_report(routing: Routing) -> Message | None:
+    """A bounce about one of our messages fails that message and shows nothing new."""
+    bounce = routing.facts.bounce
+    if bounce is None:
+        return None
+    message = reported_message(routing.session, routing.inbox, bounce)
+    if message is not None:
+        apply_bounce(routing.session, message, bounce)
+    return message
+
+
+SHORTCUTS: tuple[Shortcut, ...] = (already_stored, same_message_id, delivery_report)
+
+
+def route_message(session: Session, inbox: Inbox, event: InboundMessage, *,
+                  settings: Settings, store: LocalFileStore) -> Message:
+    """The message this inbound event is about, stored in its conversation if it is new."""
+    routing = Routing(session, inbox, event, settings, store, mail_facts(event))
+    for shortcut in SHORTCUTS:
+        known = shortcut(routing)
+        if known is not None:
+            return known
+    return store_incoming(routing)
+
+
+def store_incoming(routing: Routing) -> Message:
+    """A message we have not seen: its contact, its conversation (maybe new), its files."""
+    session, inbox, event = routing.session, routing.inbox, routing.event
+    contact = sender_contact(session, inbox, event, settings=routing.settings,
+                             facts=routing.facts)
+    content = incoming_content(event)
+    lookup = Lookup(session, inbox, contact, event, routing.settings, routing.facts)
+    conversation = find_conversation(lookup) or open_conversation(
+        session, inbox, contact, subject=content.incoming.subject)
+    message = add_incoming(session, conversation, contact, content.incoming)
+    message.extra = {
+        **content.extra,
+        **flags(routing),
+        **store_attachments(session, message, inbox, event.attachments,
+                            settings=routing.settings, store=routing.store),
+    }
+    session.flush()
+    return message
+
+
+def flags(routing: Routing) -> dict[str, Any]:
+    """What agents and (later) automation must know: loops, auto-replies, who else was on it.
+
+    `auto_submitted` marks mail no automation may answer: auto-replies, bulk and list mail,
+    bounces, and mail from our own addresses (`loop`).
+    """
+    event, inbox, settings = routing.event, routing.inbox, routing.settings
+    author = routing.facts.from_address or event.sender
+    loop = bool(author) and is_own_address(author, inbox, settings)
+    facts: dict[str, Any] = {
+        "auto_submitted": event.auto_submitted or loop,
+        "loop": loop,
+        "cc": others(event.cc, inbox, settings),
+        "to": others(event.recipients, inbox, settings),
+        "bounce": bounce_summary(routing.facts.bounce) if routing.facts.bounce else None,
+        "date": event.occurred_at.isoformat() if event.occurred_at else None,
+    }
+    return {key: value for key, value in facts.items() if value}

@@ -1,0 +1,1 @@
+"""Jobs stored as rows and the runner that works them off."""

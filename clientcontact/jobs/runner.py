@@ -1,0 +1,172 @@
+"""Runs due jobs: inside `serve` as a thread (embedded default) or as `clientcontact worker`.
+
+A handler returns when its job is done, or raises RetryLater; any other exception is logged and
+the job retried with backoff, so a bug never silently drops work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from clientcontact.channels.base import ChannelAdapter
+from clientcontact.channels.registry import AdapterContext, adapter_for
+from clientcontact.db.scope import unit_of_work
+from clientcontact.files.storage import LocalFileStore
+from clientcontact.inboxes.models import Inbox
+from clientcontact.jobs.models import Job
+from clientcontact.jobs.queue import claim, finish, retry_later
+from clientcontact.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_ADAPTER_CACHE_SIZE = 256  # inboxes a worker keeps ready; beyond that, the oldest are rebuilt
+# Jobs a worker runs at once, unless WORKER_CONCURRENCY says: a send mostly waits (on the
+# provider, on a commit), so a few at once keep a process busy. SQLite has one writer at a time.
+DEFAULT_CONCURRENCY: dict[str, int] = {"postgresql": 4, "sqlite": 1}
+
+
+class RetryLater(Exception):
+    def __init__(self, error: str, *, delay: float) -> None:
+        super().__init__(error)
+        self.error = error
+        self.delay = delay
+
+
+def backoff(attempt: int, *, base: float = 5.0, cap: float = 3600.0) -> float:
+    """Exponential with full jitter, so a provider coming back is not hit by a thundering herd."""
+    return random.uniform(0.5, 1.0) * min(cap, base * 2 ** max(0, attempt - 1))
+
+
+@dataclass
+class WorkerRuntime:
+    """What handlers may use: sessions, adapters, files, and an event loop for async sends."""
+
+    factory: sessionmaker[Session]
+    settings: Settings
+    adapters: AdapterContext
+    store: LocalFileStore
+    _loops: threading.local = field(default_factory=threading.local, repr=False)
+    _built: dict[tuple[Any, ...], ChannelAdapter] = field(default_factory=dict, repr=False)
+    _building: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run an async call (a send) to completion on this thread's own event loop, or, when
+        the caller's thread already runs a loop (async code, a greenlet-driven library), on a
+        short-lived thread of its own: a loop cannot be re-entered."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            with ThreadPoolExecutor(1, thread_name_prefix="send") as pool:
+                return pool.submit(asyncio.run, coroutine).result()
+        loop = getattr(self._loops, "loop", None)
+        if loop is None:
+            loop = self._loops.loop = asyncio.new_event_loop()
+        return loop.run_until_complete(coroutine)
+
+    @property
+    def concurrency(self) -> int:
+        dialect = self.factory.kw["bind"].dialect.name
+        return self.settings.worker_concurrency or DEFAULT_CONCURRENCY.get(dialect, 1)
+
+    def adapter(self, inbox: Inbox) -> ChannelAdapter:
+        """The inbox's adapter, built once per worker and per credentials: an SDK client is
+        costly to make (boto3's most of all) and keeps its connections open for the next send."""
+        key = (inbox.id, inbox.provider, inbox.address, inbox.credentials_encrypted)
+        with self._building:
+            adapter = self._built.get(key)
+            if adapter is None:
+                if len(self._built) >= _ADAPTER_CACHE_SIZE:
+                    self._built.pop(next(iter(self._built)))  # the oldest built
+                adapter = self._built[key] = adapter_for(inbox, self.adapters)
+            return adapter
+
+
+# A handler returns FINISHED when it deleted its job in its own last transaction (with the
+# outcome, atomically), anything else to have the runner delete it.
+Handler = Callable[[Job, WorkerRuntime], object]
+FINISHED = "finished"
+
+
+class JobRunner:
+    def __init__(self, runtime: WorkerRuntime, handlers: dict[str, Handler],
+                 *, batch: int = 10) -> None:
+        self.runtime = runtime
+        self.handlers = handlers
+        concurrency = runtime.concurrency
+        self.batch = max(batch, 2 * concurrency)
+        self._pool = (ThreadPoolExecutor(concurrency, thread_name_prefix="job")
+                      if concurrency > 1 else None)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def run_once(self) -> int:
+        """Claim and run one batch of due jobs; returns how many were claimed."""
+        settings = self.runtime.settings
+        with unit_of_work(self.runtime.factory) as session:
+            jobs = claim(session, limit=self.batch, lease_seconds=settings.delivery_lease_seconds)
+        if self._pool is None:
+            for job in jobs:
+                self._run(job)
+        else:
+            list(self._pool.map(self._run, jobs))
+        return len(jobs)
+
+    def drain(self, max_rounds: int = 1000) -> None:
+        """Run until nothing is due (tests and the CLI's one-shot mode)."""
+        for _ in range(max_rounds):
+            if not self.run_once():
+                return
+
+    def run_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                claimed = self.run_once()
+            except Exception:
+                log.exception("job runner failed to claim; retrying")
+                claimed = 0
+            if not claimed:
+                self._wake.wait(self.runtime.settings.worker_poll_seconds)
+                self._wake.clear()
+
+    def start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run_forever, name="job-runner", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def _run(self, job: Job) -> None:
+        handler = self.handlers.get(job.kind)
+        try:
+            if handler is None:
+                raise RetryLater(f"no handler for job kind {job.kind!r}", delay=3600)
+            outcome = handler(job, self.runtime)
+        except RetryLater as later:
+            self._settle(job, later.delay, later.error)
+        except Exception as exc:
+            log.exception("job %s (%s) failed", job.id, job.kind)
+            self._settle(job, backoff(job.attempts), f"{type(exc).__name__}: {exc}")
+        else:
+            if outcome != FINISHED:
+                with unit_of_work(self.runtime.factory) as session:
+                    finish(session, job.id)
+
+    def _settle(self, job: Job, delay: float, error: str) -> None:
+        with unit_of_work(self.runtime.factory) as session:
+            retry_later(session, job.id, delay=delay, error=error)

@@ -1,0 +1,44 @@
+"""Everything a running process shares, built once from settings: the database, the event bus,
+the file store, provider credentials and the job runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from clientcontact.channels.registry import AdapterContext
+from clientcontact.db.engine import make_engine
+from clientcontact.files.storage import LocalFileStore
+from clientcontact.inboxes.secrets import CredentialBox
+from clientcontact.jobs.registry import HANDLERS
+from clientcontact.jobs.runner import JobRunner, WorkerRuntime
+from clientcontact.realtime.bus import EventBus, InProcessBus
+from clientcontact.realtime.redis_bus import RedisBus
+from clientcontact.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    factory: sessionmaker[Session]
+    bus: EventBus
+    store: LocalFileStore
+    adapters: AdapterContext
+    runner: JobRunner
+
+
+def build_runtime(settings: Settings, *, bus: EventBus | None = None) -> Runtime:
+    engine = make_engine(settings.resolved_database_url)
+    # Several servers need Redis to hear each other's events; one process does not.
+    bus = bus or (RedisBus(settings.redis_url) if settings.redis_url else InProcessBus())
+    box = CredentialBox(settings.resolved_secret_key())
+    adapters = AdapterContext(settings=settings, box=box)
+    store = LocalFileStore(settings.data_dir / "files")
+    # Sessions carry the bus and the worker's wake-up so services can publish after commit.
+    factory = sessionmaker(engine, expire_on_commit=False, info={"bus": bus})
+    runner = JobRunner(WorkerRuntime(factory, settings, adapters, store), HANDLERS)
+    factory.kw["info"]["wake_worker"] = runner.wake
+    return Runtime(settings, engine, factory, bus, store, adapters, runner)

@@ -1,0 +1,25 @@
+"""The agent web UI: server-rendered pages and htmx fragments over the domain services.
+
+Every route here shares one CSRF check; pages carry a strict Content-Security-Policy.
+"""
+
+from fastapi import APIRouter, Depends
+
+from clientcontact.web import (
+    actions,
+    admin,
+    attachments,
+    auth,
+    compose,
+    contacts,
+    conversation,
+    events,
+    inbox,
+    static,
+)
+from clientcontact.web.security import require_csrf
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
+for module in (static, auth, inbox, conversation, compose, actions, contacts, events,
+               attachments, admin):
+    router.include_router(module.router)

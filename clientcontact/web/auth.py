@@ -1,0 +1,91 @@
+"""Logging in and out of the UI. The cookie is the same login session the REST API accepts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from clientcontact.accounts import service as accounts
+from clientcontact.api.deps import SESSION_COOKIE, AppSettings, DbSession
+from clientcontact.errors import Unauthenticated
+from clientcontact.settings import Settings
+from clientcontact.web.security import (
+    PRE_SESSION_COOKIE,
+    TooManyAttempts,
+    login_throttle,
+    new_pre_session,
+)
+from clientcontact.web.templating import render
+
+router = APIRouter()
+
+# Without "remember me" the cookie dies with the browser and the server forgets it in a day.
+UNREMEMBERED_MAX_AGE = timedelta(hours=24)
+
+
+def safe_next(value: str | None) -> str:
+    """Only a path on this site: `next` must never send someone to another host."""
+    if value and value.startswith("/") and not value.startswith(("//", "/\\")):
+        return value
+    return "/"
+
+
+@router.get("/login")
+def login_page(request: Request, settings: AppSettings, next: str | None = None) -> Response:
+    return _login_form(request, settings, next=safe_next(next))
+
+
+@router.post("/login")
+def login(request: Request, session: DbSession, settings: AppSettings,
+          email: Annotated[str, Form(max_length=320)],
+          password: Annotated[str, Form(max_length=1000)],
+          remember: Annotated[bool, Form()] = False,
+          next: Annotated[str, Form()] = "/") -> Response:
+    ip = request.client.host if request.client else "?"
+    throttle = login_throttle(request)
+    try:
+        throttle.check(ip, email)
+        actor = accounts.authenticate(session, email, password)
+    except TooManyAttempts as exc:
+        return _login_form(request, settings, next=next, email=email, error=exc.message,
+                           status_code=429)
+    except Unauthenticated:
+        throttle.failed(ip, email)
+        return _login_form(request, settings, next=next, email=email,
+                           error="Wrong email or password.", status_code=401)
+    throttle.succeeded(ip, email)
+    max_age = timedelta(days=settings.login_max_age_days) if remember else UNREMEMBERED_MAX_AGE
+    token = accounts.start_login_session(session, actor, max_age=max_age)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
+                        secure=settings.cookie_secure,
+                        max_age=int(max_age.total_seconds()) if remember else None)
+    response.delete_cookie(PRE_SESSION_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: DbSession, settings: AppSettings) -> Response:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        accounts.end_login_session(session, cookie)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, secure=settings.cookie_secure, httponly=True,
+                           samesite="lax")
+    if request.headers.get("hx-request") == "true":
+        response.headers["HX-Redirect"] = "/login"
+    return response
+
+
+def _login_form(request: Request, settings: Settings, *, next: str, email: str = "",
+                error: str | None = None, status_code: int = 200) -> Response:
+    """A pre-session cookie gives the form a CSRF token before anyone is logged in."""
+    pre_session = request.cookies.get(PRE_SESSION_COOKIE) or new_pre_session()
+    response = render(request, "login.html", {"next": next, "email": email, "error": error},
+                      status_code=status_code, binding=pre_session)
+    response.set_cookie(PRE_SESSION_COOKIE, pre_session, httponly=True, samesite="lax",
+                        secure=settings.cookie_secure)
+    return response

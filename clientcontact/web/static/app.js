@@ -1,0 +1,351 @@
+/* ClientContact agent UI: live updates over Server-Sent Events, keyboard shortcuts and the
+   composer's helpers. Loaded as a file because the Content-Security-Policy forbids inline
+   scripts; everything else is server-rendered HTML swapped in by htmx. */
+(function () {
+  "use strict";
+
+  const $ = (selector, root) => (root || document).querySelector(selector);
+  const $$ = (selector, root) => Array.from((root || document).querySelectorAll(selector));
+
+  function openConversationId() {
+    const conversation = $(".conversation[data-conversation-id]");
+    return conversation ? conversation.dataset.conversationId : null;
+  }
+
+  function sameId(a, b) {
+    return a !== null && b !== null && a !== undefined && String(a) === String(b);
+  }
+
+  // ---- Errors: the server answers JSON {"error": {"message"}}; say it where it is seen.
+  function toast(text, kind) {
+    const box = $("#toasts");
+    if (!box) return;
+    const item = document.createElement("div");
+    item.className = "toast" + (kind ? " " + kind : "");
+    item.textContent = text;
+    box.appendChild(item);
+    setTimeout(() => item.remove(), 6000);
+  }
+
+  document.addEventListener("htmx:responseError", (event) => {
+    let message = "Something went wrong (" + event.detail.xhr.status + ").";
+    try {
+      message = JSON.parse(event.detail.xhr.responseText).error.message;
+    } catch (_) { /* not our JSON: keep the generic text */ }
+    toast(message, "error");
+    const composer = event.detail.elt && event.detail.elt.closest
+      ? event.detail.elt.closest("#composer") : null;
+    const slot = composer ? $(".composer-error", composer) : null;
+    if (slot) slot.textContent = message; // beside the fields it is about, not only in a toast
+  });
+  document.addEventListener("htmx:sendError", () => toast("The server cannot be reached.", "error"));
+
+  // ---- The list: refreshed (debounced) when anything in the account changes.
+  let listTimer = null;
+  function refreshList() {
+    clearTimeout(listTimer);
+    listTimer = setTimeout(() => {
+      const list = $("#conversation-list");
+      if (!list) return;
+      const focused = document.activeElement && document.activeElement.closest
+        ? document.activeElement.closest(".conversation-row") : null;
+      const focusedId = focused ? focused.dataset.conversationId : null;
+      const open = openConversationId();
+      const url = list.dataset.src + (open ? "&open=" + open : "");
+      htmx.ajax("GET", url, {target: "#list-pane", swap: "innerHTML",
+                             headers: {"X-Live-Refresh": "1"}}).then(() => {
+        if (focusedId) {
+          const again = $('.conversation-row[data-conversation-id="' + focusedId + '"] > a');
+          if (again) again.focus({preventScroll: true});
+        }
+      });
+    }, 250);
+  }
+
+  function markActiveRow() {
+    const open = openConversationId();
+    $$(".conversation-row").forEach((row) => {
+      const active = sameId(row.dataset.conversationId, open);
+      row.classList.toggle("active", active);
+      const link = $("a", row);
+      if (active) link.setAttribute("aria-current", "true"); else link.removeAttribute("aria-current");
+      if (active) row.classList.remove("unread");
+    });
+  }
+
+  // ---- The title badge: open conversations of mine with unread customer messages.
+  function updateTitle() {
+    const list = $("#conversation-list");
+    if (!list) return;
+    const count = parseInt(list.dataset.unreadMine || "0", 10);
+    const base = document.title.replace(/^\(\d+\) /, "");
+    document.title = (count > 0 ? "(" + count + ") " : "") + base;
+  }
+
+  // ---- The open thread: fetch what is new, one request at a time, never twice.
+  let catching = false;
+  let catchAgain = false;
+  function newestId(thread) {
+    return $$("[data-message-id]", thread).reduce(
+      (max, item) => Math.max(max, parseInt(item.dataset.messageId, 10) || 0), 0);
+  }
+  function catchUp() {
+    const thread = $("#thread");
+    if (!thread) return;
+    if (catching) { catchAgain = true; return; }
+    catching = true;
+    const url = thread.dataset.afterUrl + "?after=" + newestId(thread);
+    htmx.ajax("GET", url, {target: thread, swap: "beforeend"}).then(() => {
+      const seen = new Set();
+      $$("[data-message-id]", thread).forEach((item) => {
+        if (seen.has(item.id)) item.remove(); else seen.add(item.id);
+      });
+      thread.scrollTop = thread.scrollHeight;
+    }).finally(() => {
+      catching = false;
+      if (catchAgain) { catchAgain = false; catchUp(); }
+    });
+  }
+
+  // One fetch per message at a time, and one more if its status moved meanwhile: htmx drops a
+  // request on an element that already has one in flight, which could leave a stale status.
+  const refreshing = new Map(); // message id → moved again while fetching
+  function refreshMessage(messageId) {
+    const key = String(messageId);
+    if (refreshing.has(key)) { refreshing.set(key, true); return; }
+    const item = document.getElementById("message-" + messageId);
+    if (!item) { catchUp(); return; }
+    refreshing.set(key, false);
+    htmx.ajax("GET", "/messages/" + messageId, {target: item, swap: "outerHTML"}).finally(() => {
+      const again = refreshing.get(key);
+      refreshing.delete(key);
+      if (again) refreshMessage(messageId);
+    });
+  }
+
+  function refreshHeader() {
+    const header = $("#conversation-header");
+    if (!header || header.contains(document.activeElement)) return; // never under a cursor
+    htmx.ajax("GET", "/conversations/" + openConversationId() + "/header",
+              {target: header, swap: "innerHTML"});
+  }
+
+  document.addEventListener("thread-changed", () => { catchUp(); refreshList(); });
+  // An action's own answer (Retry) can arrive after a live refresh that already showed a
+  // newer status; fetching once more after it lands keeps the newest status on screen.
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const config = event.detail.requestConfig || {};
+    const target = event.detail.target;
+    if (config.verb === "post" && target && /^message-\d+$/.test(target.id || "")) {
+      refreshMessage(target.id.slice("message-".length));
+    }
+  });
+  document.addEventListener("list-changed", refreshList);
+
+  // ---- Live: the account's changes as Server-Sent Events (ids only; content is fetched).
+  function connect() {
+    if (!document.body.classList.contains("app") || !window.EventSource) return;
+    const source = new EventSource("/events");
+    let dropped = false;
+    const on = (type, handler) => source.addEventListener(type, (event) => {
+      let data = {};
+      try { data = JSON.parse(event.data); } catch (_) { /* keep {} */ }
+      handler(data);
+    });
+    on("conversation.created", refreshList);
+    on("conversation.updated", (data) => {
+      refreshList();
+      if (sameId(data.conversation_id, openConversationId())) refreshHeader();
+    });
+    on("message.created", (data) => {
+      if (sameId(data.conversation_id, openConversationId())) catchUp();
+      refreshList();
+    });
+    on("message.status", (data) => {
+      if (sameId(data.conversation_id, openConversationId())) refreshMessage(data.message_id);
+    });
+    source.addEventListener("error", () => { dropped = true; delete document.body.dataset.live; });
+    source.addEventListener("ready", () => { // subscribed: nothing from here on is missed
+      document.body.dataset.live = "connected";
+      if (dropped) { dropped = false; refreshList(); catchUp(); } // what we missed meanwhile
+    });
+  }
+
+  // ---- The composer: reply or note, SMS segments, canned responses, Ctrl+Enter.
+  const GSM_BASIC = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡" +
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+  const GSM_EXTENDED = "^{}\\[~]|€\f";
+
+  function smsSegments(text) {
+    let septets = 0;
+    for (const ch of text) {
+      if (GSM_BASIC.includes(ch)) septets += 1;
+      else if (GSM_EXTENDED.includes(ch)) septets += 2;
+      else {
+        const units = text.length; // UCS-2 counts UTF-16 code units: an emoji takes two
+        return {encoding: "UCS-2", length: units,
+                segments: units === 0 ? 0 : units <= 70 ? 1 : Math.ceil(units / 67)};
+      }
+    }
+    return {encoding: "GSM-7", length: septets,
+            segments: septets === 0 ? 0 : septets <= 160 ? 1 : Math.ceil(septets / 153)};
+  }
+  window.clientcontactSmsSegments = smsSegments; // for the browser tests
+
+  function updateSmsCounter(textarea) {
+    const counter = $("#sms-counter");
+    if (!counter) return;
+    const info = smsSegments(textarea.value);
+    counter.textContent = info.length + " characters · " + info.segments +
+      (info.segments === 1 ? " segment" : " segments") + " (" + info.encoding + ")";
+    counter.classList.toggle("multi", info.segments > 1);
+  }
+
+  function setMode(form, mode) {
+    form.classList.toggle("mode-note", mode === "note");
+    form.classList.toggle("mode-reply", mode !== "note");
+    const button = $("#send-button", form);
+    if (button) button.textContent = mode === "note" ? "Add note" : "Send";
+    const text = $("textarea", form);
+    if (text) text.placeholder = (mode === "note" ? "Write an internal note…" : "Write a reply…") +
+      "  (Ctrl+Enter sends)";
+    // A closed WhatsApp window: a reply is the template form, a note the text (disabled
+    // fields are neither checked nor sent).
+    const template = $("#template-fields", form);
+    if (template) {
+      template.disabled = mode === "note";
+      if (text) text.disabled = mode !== "note";
+    }
+  }
+
+  function composerField(form) {
+    const template = $("#template-fields", form);
+    return template && !template.disabled ? $("#template-sid", form) : $("textarea", form);
+  }
+
+  // ---- Template variables: numbered rows, added and removed.
+  function addVariable(form) {
+    const list = $(".template-variables", form);
+    const blank = $("#template-variable-row", form);
+    if (!list || !blank) return;
+    const row = blank.content.firstElementChild.cloneNode(true);
+    const numbers = $$(".variable-name", list).map((input) => parseInt(input.value, 10) || 0);
+    $(".variable-name", row).value = String(Math.max(0, ...numbers) + 1);
+    list.appendChild(row);
+    $(".variable-value", row).focus();
+  }
+
+  document.addEventListener("click", (event) => {
+    const target = event.target;
+    if (!target.closest) return;
+    const add = target.closest("#composer .add-variable");
+    if (add) { addVariable(add.form); return; }
+    const remove = target.closest("#composer .remove-variable");
+    if (remove) {
+      const form = remove.form;
+      remove.closest(".template-variable").remove();
+      const next = $(".add-variable", form);
+      if (next) next.focus();
+    }
+  });
+
+  function focusComposer(mode) {
+    const form = $("#composer");
+    if (!form) return;
+    const radio = $('input[name="mode"][value="' + mode + '"]', form);
+    if (radio) { radio.checked = true; setMode(form, mode); }
+    composerField(form).focus();
+  }
+
+  document.addEventListener("change", (event) => {
+    const target = event.target;
+    if (target.matches('#composer input[name="mode"]')) setMode(target.form, target.value);
+    if (target.matches("#canned-select") && target.value) {
+      const text = $("#composer-text");
+      const at = text.selectionStart || text.value.length;
+      text.value = text.value.slice(0, at) + target.value + text.value.slice(text.selectionEnd || at);
+      target.value = "";
+      text.focus();
+      updateSmsCounter(text);
+    }
+    if (target.matches('#composer input[type="file"]')) {
+      const names = $(".attach-names", target.form);
+      if (names) names.textContent = Array.from(target.files).map((f) => f.name).join(", ");
+    }
+  });
+  document.addEventListener("input", (event) => {
+    if (event.target.matches("#composer-text")) updateSmsCounter(event.target);
+    const error = event.target.form && event.target.form.id === "composer"
+      ? $(".composer-error", event.target.form) : null;
+    if (error) error.textContent = ""; // being corrected: the old complaint no longer applies
+  });
+
+  // ---- Keyboard: j/k move, Enter opens, r reply, n note, e resolve, / search, ? help.
+  function move(step) {
+    const links = $$(".conversation-row > a");
+    if (!links.length) return;
+    let index = links.indexOf(document.activeElement);
+    if (index === -1) index = links.findIndex((a) => a.closest(".active"));
+    index = index === -1 ? 0 : Math.max(0, Math.min(links.length - 1, index + step));
+    links[index].focus();
+    links[index].scrollIntoView({block: "nearest"});
+  }
+
+  document.addEventListener("keydown", (event) => {
+    const target = event.target;
+    if (target.matches && target.matches("#composer-text") && event.key === "Enter" &&
+        (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      target.form.requestSubmit();
+      return;
+    }
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (target.closest && target.closest("input, textarea, select, [contenteditable], dialog")) {
+      if (event.key === "Escape" && target.blur) target.blur();
+      return;
+    }
+    const actions = {
+      j: () => move(1), k: () => move(-1),
+      r: () => focusComposer("reply"), n: () => focusComposer("note"),
+      e: () => { const button = $("#resolve-button"); if (button) button.click(); },
+      "/": () => { const search = $("#search"); if (search) search.focus(); },
+      "?": () => { const dialog = $("#shortcuts"); if (dialog) dialog.showModal(); },
+    };
+    const action = actions[event.key];
+    if (!action) return;
+    event.preventDefault();
+    action();
+  });
+
+  // ---- Whatever htmx brings in (and the first page) gets the same set-up.
+  function setUp(root) {
+    $$(".tz-offset", root).forEach((input) => { input.value = new Date().getTimezoneOffset(); });
+    const thread = root.id === "thread" ? root : $("#thread", root);
+    if (thread) thread.scrollTop = thread.scrollHeight;
+    // htmx has wired this content up: its forms and buttons answer from now on.
+    const conversation = root.matches && root.matches(".conversation") ? root : $(".conversation", root);
+    if (conversation) conversation.dataset.ready = "true";
+  }
+
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const target = event.detail.target;
+    if (target.id === "conversation-pane") {
+      document.body.classList.add("has-conversation");
+      markActiveRow();
+      const title = $("#conversation-title");
+      if (title) document.title = title.textContent.trim() + " · Inbox · ClientContact";
+      updateTitle();
+    }
+    if (target.id === "list-pane") { markActiveRow(); updateTitle(); }
+    if (target.id === "composer" || (target.closest && target.closest("#composer"))) {
+      const form = $("#composer");
+      if (form) composerField(form).focus();
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", () => {
+    htmx.onLoad(setUp);
+    updateTitle();
+    connect();
+  });
+})();

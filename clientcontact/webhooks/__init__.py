@@ -1,0 +1,1 @@
+"""HTTP routes providers call: read, verify, store raw, acknowledge."""

@@ -1,0 +1,60 @@
+"""Logging in and out, API tokens, and who the API says you are."""
+
+from __future__ import annotations
+
+from tests.harness import PASSWORD, Api
+
+
+class TestLogin:
+    def test_login_sets_an_httponly_cookie_that_opens_the_api(self, api: Api) -> None:
+        browser = api.anonymous()
+        response = browser.post("/api/v1/auth/login",
+                                json={"email": "ALICE@acme.test", "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        assert response.json()["name"] == "Alice Admin"
+        cookie = response.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie
+        assert browser.get("/api/v1/me").json()["email"] == "alice@acme.test"
+
+    def test_wrong_password_and_unknown_email_get_the_same_clear_answer(self, api: Api) -> None:
+        browser = api.anonymous()
+        wrong = browser.post("/api/v1/auth/login",
+                             json={"email": "alice@acme.test", "password": "nope"})
+        unknown = browser.post("/api/v1/auth/login",
+                               json={"email": "nobody@acme.test", "password": "nope"})
+        assert wrong.status_code == unknown.status_code == 401
+        assert wrong.json()["error"]["message"] == "wrong email or password"
+        assert unknown.json()["error"]["message"] == "wrong email or password"
+
+    def test_logout_ends_the_session(self, api: Api) -> None:
+        browser = api.anonymous()
+        browser.post("/api/v1/auth/login", json={"email": "bob@acme.test", "password": PASSWORD})
+        stale_cookie = dict(browser.cookies)
+        assert browser.post("/api/v1/auth/logout").status_code == 204
+        replay = api.anonymous()
+        replay.cookies.update(stale_cookie)
+        assert replay.get("/api/v1/me").status_code == 401
+
+    def test_without_credentials_the_api_says_how_to_authenticate(self, api: Api) -> None:
+        response = api.anonymous().get("/api/v1/conversations")
+        assert response.status_code == 401
+        assert "Bearer" in response.json()["error"]["message"]
+
+
+class TestApiTokens:
+    def test_a_new_token_is_shown_once_and_works(self, api: Api) -> None:
+        created = api.bob.http.post("/api/v1/api-tokens", json={"name": "zapier"})
+        assert created.status_code == 201
+        token = created.json()["token"]
+        listed = api.bob.http.get("/api/v1/api-tokens").json()
+        assert all("token" not in row for row in listed)
+        me = api.anonymous().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.json()["name"] == "Bob Agent"
+
+    def test_a_revoked_token_stops_working(self, api: Api) -> None:
+        created = api.bob.http.post("/api/v1/api-tokens", json={"name": "old script"}).json()
+        api.bob.http.delete(f"/api/v1/api-tokens/{created['id']}")
+        me = api.anonymous().get("/api/v1/me",
+                                 headers={"Authorization": f"Bearer {created['token']}"})
+        assert me.status_code == 401
+        assert "revoked" in me.json()["error"]["message"]

@@ -1,0 +1,94 @@
+"""Running the account: agents come and go, and a deactivated agent is out at once."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.harness import Api
+from tests.web.helpers import htmx, log_in_http
+
+
+def test_a_deactivated_agent_is_logged_out_and_their_token_stops(api: Api) -> None:
+    with httpx.Client(base_url=api.server.base_url) as bob, \
+            httpx.Client(base_url=api.server.base_url) as alice:
+        log_in_http(bob, api.bob)
+        token = log_in_http(alice, api.alice)
+        answer = alice.post(f"/admin/agents/{api.bob.agent_id}/active",
+                            data={"active": "false"}, headers=htmx(token))
+        assert answer.status_code == 200 and "Reactivate Bob Agent" in answer.text
+        assert bob.get("/").status_code == 303
+        assert api.bob.http.get("/api/v1/me").status_code == 401
+        alice.post(f"/admin/agents/{api.bob.agent_id}/active", data={"active": "true"},
+                   headers=htmx(token))
+        assert api.bob.http.get("/api/v1/me").status_code == 200
+
+
+def test_an_admin_cannot_lock_themselves_out(ui: httpx.Client, api: Api) -> None:
+    token = log_in_http(ui, api.alice)
+    me = f"/admin/agents/{api.alice.agent_id}"
+    assert ui.post(f"{me}/active", data={"active": "false"}, headers=htmx(token)).status_code == 409
+    assert ui.post(f"{me}/role", data={"role": "agent"}, headers=htmx(token)).status_code == 409
+
+
+def test_promoting_an_agent_opens_the_admin_pages_to_them(ui: httpx.Client, api: Api) -> None:
+    token = log_in_http(ui, api.alice)
+    answer = ui.post(f"/admin/agents/{api.bob.agent_id}/role", data={"role": "admin"},
+                     headers=htmx(token))
+    assert answer.status_code == 200
+    with httpx.Client(base_url=api.server.base_url) as bob:
+        log_in_http(bob, api.bob)
+        assert bob.get("/admin/agents").status_code == 200
+
+
+def test_inviting_someone_twice_is_refused(ui: httpx.Client, api: Api) -> None:
+    token = log_in_http(ui, api.alice)
+    invite = {"email": "dan@acme.test", "name": "Dan", "role": "agent"}
+    assert ui.post("/admin/agents", data=invite, headers=htmx(token)).status_code == 200
+    again = ui.post("/admin/agents", data=invite, headers=htmx(token))
+    assert again.status_code == 409 and "already an agent here" in again.json()["error"]["message"]
+
+
+def test_carol_from_another_company_joins_with_her_own_password(ui: httpx.Client,
+                                                               api: Api) -> None:
+    token = log_in_http(ui, api.alice)
+    answer = ui.post("/admin/agents", headers=htmx(token),
+                     data={"email": api.carol.email, "name": "Carol", "role": "agent"})
+    assert "already had a login" in answer.text and "one-time-password" not in answer.text
+
+
+class TestInboxesPage:
+    def test_a_test_message_is_a_real_conversation_that_gets_sent(self, ui: httpx.Client,
+                                                                 api: Api) -> None:
+        token = log_in_http(ui, api.alice)
+        email_inbox = next(i for i in api.alice.http.get("/api/v1/inboxes").json()
+                           if i["channel"] == "email")
+        answer = ui.post(f"/admin/inboxes/{email_inbox['id']}/test",
+                         data={"to": "Me@Example.org", "csrf_token": token})
+        assert answer.status_code == 303
+        conversation_id = int(answer.headers["location"].rsplit("/", 1)[1])
+        api.run_worker()
+        [sent] = api.alice.http.get(f"/api/v1/conversations/{conversation_id}/messages"
+                                    ).json()["messages"]
+        assert sent["status"] == "sent" and sent["subject"] == "Test message from ClientContact"
+        page = ui.get("/admin/inboxes").text
+        assert "Last sent: 20" in page  # the email inbox's row now has a date
+
+    def test_a_test_to_an_impossible_number_says_why_on_the_page(self, ui: httpx.Client,
+                                                                api: Api) -> None:
+        token = log_in_http(ui, api.alice)
+        sms = next(i for i in api.alice.http.get("/api/v1/inboxes").json()
+                   if i["channel"] == "sms")
+        answer = ui.post(f"/admin/inboxes/{sms['id']}/test",
+                         data={"to": "123", "csrf_token": token})
+        assert answer.status_code == 200
+        assert "not a valid phone number" in answer.text
+
+    def test_the_page_shows_a_failed_send_in_the_last_hour(self, ui: httpx.Client,
+                                                          api: Api) -> None:
+        token = log_in_http(ui, api.alice)
+        sms = next(i for i in api.alice.http.get("/api/v1/inboxes").json()
+                   if i["channel"] == "sms")
+        ui.post(f"/admin/inboxes/{sms['id']}/test",
+                data={"to": "+15005550001", "csrf_token": token})
+        api.run_worker()
+        assert "Failed in the last hour: 1" in ui.get("/admin/inboxes").text
