@@ -40,26 +40,47 @@
   });
   document.addEventListener("htmx:sendError", () => toast("The server cannot be reached.", "error"));
 
+  // ---- Live views are fetched one request per view at a time, and once more if the view
+  // changed while its request was in flight. Each request runs on its own target: htmx.ajax
+  // without a source runs them all on <body>, where a newer request silently replaces a
+  // queued one, so a header refresh could give way to a thread catch-up and never happen.
+  const fetching = new Map(); // view → changed again while its fetch was in flight
+  function oneAtATime(view, start) {
+    if (fetching.has(view)) { fetching.set(view, true); return; }
+    const request = start();
+    if (!request) return;
+    fetching.set(view, false);
+    request.finally(() => {
+      const again = fetching.get(view);
+      fetching.delete(view);
+      if (again) oneAtATime(view, start);
+    });
+  }
+  function load(target, url, swap, headers) {
+    return htmx.ajax("GET", url, {source: target, target: target, swap: swap,
+                                  headers: headers || {}});
+  }
+
   // ---- The list: refreshed (debounced) when anything in the account changes.
+  function loadList() {
+    const list = $("#conversation-list");
+    if (!list) return null;
+    const focused = document.activeElement && document.activeElement.closest
+      ? document.activeElement.closest(".conversation-row") : null;
+    const focusedId = focused ? focused.dataset.conversationId : null;
+    const open = openConversationId();
+    const url = list.dataset.src + (open ? "&open=" + open : "");
+    return load($("#list-pane"), url, "innerHTML", {"X-Live-Refresh": "1"}).then(() => {
+      if (focusedId) {
+        const again = $('.conversation-row[data-conversation-id="' + focusedId + '"] > a');
+        if (again) again.focus({preventScroll: true});
+      }
+    });
+  }
   let listTimer = null;
   function refreshList() {
     clearTimeout(listTimer);
-    listTimer = setTimeout(() => {
-      const list = $("#conversation-list");
-      if (!list) return;
-      const focused = document.activeElement && document.activeElement.closest
-        ? document.activeElement.closest(".conversation-row") : null;
-      const focusedId = focused ? focused.dataset.conversationId : null;
-      const open = openConversationId();
-      const url = list.dataset.src + (open ? "&open=" + open : "");
-      htmx.ajax("GET", url, {target: "#list-pane", swap: "innerHTML",
-                             headers: {"X-Live-Refresh": "1"}}).then(() => {
-        if (focusedId) {
-          const again = $('.conversation-row[data-conversation-id="' + focusedId + '"] > a');
-          if (again) again.focus({preventScroll: true});
-        }
-      });
-    }, 250);
+    listTimer = setTimeout(() => oneAtATime("list", loadList), 250);
   }
 
   function markActiveRow() {
@@ -82,52 +103,40 @@
     document.title = (count > 0 ? "(" + count + ") " : "") + base;
   }
 
-  // ---- The open thread: fetch what is new, one request at a time, never twice.
-  let catching = false;
-  let catchAgain = false;
+  // ---- The open thread: fetch what is new, never showing a message twice.
   function newestId(thread) {
     return $$("[data-message-id]", thread).reduce(
       (max, item) => Math.max(max, parseInt(item.dataset.messageId, 10) || 0), 0);
   }
   function catchUp() {
-    const thread = $("#thread");
-    if (!thread) return;
-    if (catching) { catchAgain = true; return; }
-    catching = true;
-    const url = thread.dataset.afterUrl + "?after=" + newestId(thread);
-    htmx.ajax("GET", url, {target: thread, swap: "beforeend"}).then(() => {
-      const seen = new Set();
-      $$("[data-message-id]", thread).forEach((item) => {
-        if (seen.has(item.id)) item.remove(); else seen.add(item.id);
+    oneAtATime("thread", () => {
+      const thread = $("#thread");
+      if (!thread) return null;
+      const url = thread.dataset.afterUrl + "?after=" + newestId(thread);
+      return load(thread, url, "beforeend").then(() => {
+        const seen = new Set();
+        $$("[data-message-id]", thread).forEach((item) => {
+          if (seen.has(item.id)) item.remove(); else seen.add(item.id);
+        });
+        thread.scrollTop = thread.scrollHeight;
       });
-      thread.scrollTop = thread.scrollHeight;
-    }).finally(() => {
-      catching = false;
-      if (catchAgain) { catchAgain = false; catchUp(); }
     });
   }
 
-  // One fetch per message at a time, and one more if its status moved meanwhile: htmx drops a
-  // request on an element that already has one in flight, which could leave a stale status.
-  const refreshing = new Map(); // message id → moved again while fetching
   function refreshMessage(messageId) {
-    const key = String(messageId);
-    if (refreshing.has(key)) { refreshing.set(key, true); return; }
-    const item = document.getElementById("message-" + messageId);
-    if (!item) { catchUp(); return; }
-    refreshing.set(key, false);
-    htmx.ajax("GET", "/messages/" + messageId, {target: item, swap: "outerHTML"}).finally(() => {
-      const again = refreshing.get(key);
-      refreshing.delete(key);
-      if (again) refreshMessage(messageId);
+    oneAtATime("message-" + messageId, () => {
+      const item = document.getElementById("message-" + messageId);
+      if (!item) { catchUp(); return null; }
+      return load(item, "/messages/" + messageId, "outerHTML");
     });
   }
 
   function refreshHeader() {
-    const header = $("#conversation-header");
-    if (!header || header.contains(document.activeElement)) return; // never under a cursor
-    htmx.ajax("GET", "/conversations/" + openConversationId() + "/header",
-              {target: header, swap: "innerHTML"});
+    oneAtATime("header", () => {
+      const header = $("#conversation-header");
+      if (!header || header.contains(document.activeElement)) return null; // never under a cursor
+      return load(header, "/conversations/" + openConversationId() + "/header", "innerHTML");
+    });
   }
 
   document.addEventListener("thread-changed", () => { catchUp(); refreshList(); });
