@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
 from clientcontact.channels.base import ChannelKind
 from tests.browser.conftest import PHONE, open_row, run_worker_off_thread, screenshot
 from tests.builders import customer_writes
+from tests.fakes.twilio_api import FakeTwilio
 from tests.harness import Api
 from tests.ingest.stories import email, mail, route
-from tests.signing import load_fixture, twilio_signature
-from tests.webhooks.providers import twilio_inbox
+from tests.signing import load_fixture
+from tests.webhooks.providers import TWILIO_SID, TWILIO_TOKEN, message, post_twilio, twilio_inbox
 
 TWILIO_WEBHOOK = "/api/webhooks/sms/twilio"
+FIXTURE_SID = "SMa1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"  # the reply every status fixture is about
 
 
 def test_logging_in_with_a_wrong_password_says_so(browser: object, api: Api) -> None:
@@ -140,15 +142,47 @@ def test_a_text_through_the_twilio_webhook_appears_live(log_in: Callable[..., Pa
     """The whole way in: a signed Twilio request, stored raw, handled by the worker, pushed."""
     twilio_inbox(api)
     page = log_in(api.alice)
-    fixture = load_fixture("twilio", "sms_inbound__plain")
-    signature = twilio_signature(api.settings.public_url + TWILIO_WEBHOOK, fixture.body)
-    answer = httpx.post(api.server.base_url + TWILIO_WEBHOOK, content=fixture.body,
-                        headers={**fixture.headers, "x-twilio-signature": signature})
-    assert answer.status_code == 200
+    assert post_twilio(api, TWILIO_WEBHOOK, "sms_inbound__plain").status_code == 200
     run_worker_off_thread(api)
     row = page.locator(".conversation-row", has_text="Hi, is my order #1042 shipping today?")
     expect(row).to_be_visible()
     expect(row.locator(".channel")).to_have_text("SMS")
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    """Twilio's REST API on loopback, accepting the credentials `twilio_inbox` seals."""
+    fake = FakeTwilio(account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN).start()
+    yield fake
+    fake.stop()
+
+
+def test_a_reply_ticks_to_delivered_after_twilios_status_callback(
+        log_in: Callable[..., Page], api: Api, twilio: FakeTwilio) -> None:
+    """Out through the Twilio SDK, back through a signed status callback, all without reload."""
+    inbox = twilio_inbox(api, api_base_url=twilio.url)
+    assert post_twilio(api, TWILIO_WEBHOOK, "sms_inbound__plain").status_code == 200
+    run_worker_off_thread(api)
+    page = log_in(api.alice)
+    open_row(page, "Hi, is my order #1042 shipping today?")
+    page.get_by_label("Write your message").fill("Yes, it leaves at 3 pm.")
+    page.get_by_role("button", name="Send").click()
+    reply = page.locator(".bubble.outgoing", has_text="Yes, it leaves at 3 pm.")
+    expect(reply.locator(".delivery")).to_contain_text("Queued")
+    run_worker_off_thread(api)
+    expect(reply.locator(".delivery")).to_contain_text("Sent")
+    [sent] = twilio.sent
+    assert sent["Body"] == ["Yes, it leaves at 3 pm."]
+    assert sent["StatusCallback"] == [api.settings.public_url + inbox.status_path]
+    reply_id = int((reply.get_attribute("id") or "").removeprefix("message-"))
+    sid = message(api, reply_id).external_id
+    assert sid
+    callback = load_fixture("twilio", "status__delivered").body.replace(
+        FIXTURE_SID.encode(), sid.encode())
+    assert post_twilio(api, inbox.status_path, "status__delivered",
+                       body=callback).status_code == 200
+    run_worker_off_thread(api)  # a no-op where callbacks apply at once
+    expect(reply.locator(".delivery")).to_contain_text("Delivered")
 
 
 def test_a_customer_email_reply_reopens_a_resolved_conversation(log_in: Callable[..., Page],

@@ -32,7 +32,6 @@ from tests.signing import (
     load_fixture,
     twilio_signature,
 )
-from tests.webhooks.conftest import PUBLIC_URL
 
 TWILIO_SID = "AC" + "0" * 32
 TWILIO_TOKEN = "12345678901234567890123456789012"  # tests.signing.TWILIO_AUTH_TOKEN
@@ -60,8 +59,8 @@ def provider_inbox(api: Api, *, channel: ChannelKind, provider: str, address: st
                              credentials=dict(credentials), box=runtime.adapters.box)
         settings = runtime.settings
         return ProviderInbox(inbox.id, inbox.public_key,
-                             inbound_url(settings, inbox).removeprefix(PUBLIC_URL),
-                             status_callback_url(settings, inbox).removeprefix(PUBLIC_URL))
+                             inbound_url(settings, inbox).removeprefix(settings.public_url),
+                             status_callback_url(settings, inbox).removeprefix(settings.public_url))
 
 
 def twilio_inbox(api: Api, channel: ChannelKind = ChannelKind.SMS, *,
@@ -100,7 +99,8 @@ def post_twilio(api: Api, path: str, name: str, *, body: bytes | None = None,
     """Signed over the PUBLIC url, as Twilio signs the URL it was given."""
     fixture = load_fixture("twilio", name)
     body = fixture.body if body is None else body
-    sign = twilio_signature(PUBLIC_URL + path, body) if signature is None else signature
+    url = api.settings.public_url + path
+    sign = twilio_signature(url, body) if signature is None else signature
     return post(api, path, body, {**fixture.headers, "x-twilio-signature": sign})
 
 
