@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, UniqueConstraint, and_, func, or_, select
+from sqlalchemy import ForeignKey, UniqueConstraint, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from clientcontact.conversations.models import Conversation, ConversationStatus
 from clientcontact.db.base import Base, BigId, IdPk, utcnow
+from clientcontact.db.counting import count_up_to
 from clientcontact.db.tenancy import Actor, scoped
 
 
@@ -62,18 +63,19 @@ def unread_ids(session: Session, actor: Actor, conversations: Sequence[Conversat
             and (c.id not in read_at or c.last_inbound_at > read_at[c.id])}
 
 
-def unread_mine(session: Session, actor: Actor) -> int:
-    """Open conversations assigned to the agent with news: the number in the title badge."""
+def unread_mine(session: Session, actor: Actor, *, up_to: int) -> int:
+    """Open conversations assigned to the agent with news, up to `up_to`: the number in the
+    title badge."""
     read = and_(ConversationRead.conversation_id == Conversation.id,
                 ConversationRead.agent_id == actor.agent_id)
-    stmt = (scoped(Conversation, actor.account_id, func.count(Conversation.id))
+    stmt = (scoped(Conversation, actor.account_id, Conversation.id)
             .outerjoin(ConversationRead, read)
             .where(Conversation.assignee_id == actor.agent_id,
                    Conversation.status == ConversationStatus.OPEN,
                    Conversation.last_inbound_at.is_not(None),
                    or_(ConversationRead.read_at.is_(None),
                        Conversation.last_inbound_at > ConversationRead.read_at)))
-    return int(session.scalar(stmt) or 0)
+    return count_up_to(session, stmt, up_to)
 
 
 def last_read_at(session: Session, actor: Actor, conversation_id: int) -> datetime | None:

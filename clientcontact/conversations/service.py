@@ -27,6 +27,7 @@ from clientcontact.conversations.models import (
 )
 from clientcontact.conversations.tags import tags_by_name
 from clientcontact.db.base import utcnow
+from clientcontact.db.counting import count_up_to
 from clientcontact.db.tenancy import Actor, get_scoped, scoped
 from clientcontact.errors import BadRequest
 from clientcontact.inboxes.models import Inbox
@@ -88,11 +89,11 @@ def list_conversations(session: Session, actor: Actor, filters: ConversationFilt
     return Page(rows, next_cursor)
 
 
-def count_conversations(session: Session, actor: Actor, filters: ConversationFilter) -> int:
-    """How many match, for the counts beside the Mine / Unassigned / All views."""
-    stmt = _filtered(scoped(Conversation, actor.account_id, func.count(Conversation.id)),
-                     actor, filters)
-    return int(session.scalar(stmt) or 0)
+def count_conversations(session: Session, actor: Actor, filters: ConversationFilter, *,
+                        up_to: int) -> int:
+    """How many match, up to `up_to`, for the counts beside the Mine / Unassigned / All views."""
+    return count_up_to(session, _filtered(scoped(Conversation, actor.account_id, Conversation.id),
+                                          actor, filters), up_to)
 
 
 def _filtered(stmt: Select[Any], actor: Actor, f: ConversationFilter) -> Select[Any]:

@@ -29,6 +29,10 @@ VIEWS = {"mine": ME, "unassigned": UNASSIGNED, "all": None}
 VIEW_LABELS = {"mine": "Mine", "unassigned": "Unassigned", "all": "All"}
 STATUSES = ["open", "pending", "snoozed", "resolved", "any"]
 PREVIEW_CHARS = 140
+# Counting stops here: a view with 100k open conversations would otherwise cost a full index
+# scan on every live refresh, for a number nobody reads past "999+" (GitHub's tabs say "5k+").
+VIEW_COUNT_CAP = 1000
+UNREAD_BADGE_CAP = 100
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,13 @@ class InboxList:
     counts: dict[str, int]
     unread_mine: int
 
+    def count_label(self, view: str) -> str:
+        return _capped(self.counts[view], VIEW_COUNT_CAP)
+
+    @property
+    def unread_mine_label(self) -> str:
+        return _capped(self.unread_mine, UNREAD_BADGE_CAP)
+
 
 def load_list(session: Session, actor: Actor, query: ListQuery, *, limit: int = 25,
               with_counts: bool = True) -> InboxList:
@@ -103,10 +114,12 @@ def load_list(session: Session, actor: Actor, query: ListQuery, *, limit: int = 
         rows.append(Row(conversation, text[:PREVIEW_CHARS],
                         message is not None and message.kind is MessageKind.NOTE,
                         conversation.id in unread))
-    counts = ({view: count_conversations(session, actor, query.filter(view)) for view in VIEWS}
-              if with_counts else {})
+    if not with_counts:
+        return InboxList(query, rows, page.next_cursor, {}, 0)
+    counts = {view: count_conversations(session, actor, query.filter(view), up_to=VIEW_COUNT_CAP)
+              for view in VIEWS}
     return InboxList(query, rows, page.next_cursor, counts,
-                     reads.unread_mine(session, actor) if with_counts else 0)
+                     reads.unread_mine(session, actor, up_to=UNREAD_BADGE_CAP))
 
 
 def last_messages(session: Session, actor: Actor, conversation_ids: list[int]
@@ -121,6 +134,10 @@ def last_messages(session: Session, actor: Actor, conversation_ids: list[int]
     messages = session.scalars(select(Message).where(Message.id.in_(newest)).options(
         load_only(Message.id, Message.conversation_id, Message.kind, Message.text)))
     return {m.conversation_id: m for m in messages}
+
+
+def _capped(count: int, cap: int) -> str:
+    return f"{cap - 1}+" if count >= cap else str(count)
 
 
 def _int(value: str | None) -> int | None:

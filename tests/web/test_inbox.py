@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import httpx
+from sqlalchemy import insert
 
 from clientcontact.canned.service import save_canned
 from clientcontact.channels.base import ChannelKind
@@ -54,6 +55,24 @@ def test_views_count_mine_unassigned_and_all(ui: httpx.Client, api: Api) -> None
     assert _rows(ui.get("/?view=mine").text) == [str(mine.conversation_id)]
     assert "(1) " not in page  # the badge is the page script's job; the count is in the page
     assert 'data-unread-mine="1"' in page
+
+
+def test_a_view_past_a_thousand_says_999_plus(ui: httpx.Client, api: Api) -> None:
+    """Counting stops at 1,000 so the list stays fast on a big account; it says so."""
+    first = customer_writes(api, api.alice, subject="The first of many")
+    with api.session() as session:
+        one = session.get_one(Conversation, first.conversation_id)
+        session.execute(insert(Conversation), [
+            {"account_id": one.account_id, "inbox_id": one.inbox_id, "contact_id": one.contact_id,
+             "subject": f"Order {n}", "reply_token": f"bulk{n:016d}", "created_at": one.created_at,
+             "last_activity_at": one.last_activity_at, "last_inbound_at": one.last_inbound_at,
+             "assignee_id": api.alice.agent_id if n < 120 else None} for n in range(999)])
+    log_in_http(ui, api.alice)
+    page = ui.get("/").text
+    counts = dict(re.findall(r'\n\s*(Mine|Unassigned|All) <span class="count"[^>]*>([\d+]+)<',
+                             page))
+    assert counts == {"Mine": "120", "Unassigned": "880", "All": "999+"}
+    assert 'data-unread-mine="99+"' in page
 
 
 def test_search_finds_contacts_by_name_address_and_subject(ui: httpx.Client, api: Api) -> None:

@@ -98,9 +98,9 @@
   function updateTitle() {
     const list = $("#conversation-list");
     if (!list) return;
-    const count = parseInt(list.dataset.unreadMine || "0", 10);
-    const base = document.title.replace(/^\(\d+\) /, "");
-    document.title = (count > 0 ? "(" + count + ") " : "") + base;
+    const count = list.dataset.unreadMine || "0"; // "99+" past the cap
+    const base = document.title.replace(/^\(\d+\+?\) /, "");
+    document.title = (count !== "0" ? "(" + count + ") " : "") + base;
   }
 
   // ---- The open thread: fetch what is new, never showing a message twice.
