@@ -11,8 +11,6 @@ by the tests.
 from __future__ import annotations
 
 import argparse
-import email
-import json
 import multiprocessing
 import re
 import sys
@@ -20,14 +18,16 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from email import policy
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-DEFAULT_CORPORA = REPO.parent / "shared" / "corpora"
+from tests.content import reply_corpora  # noqa: E402 - after the path is set
+from tests.content.reply_corpora import CORPORA as DEFAULT_CORPORA  # noqa: E402
+from tests.content.reply_corpora import first_plain_part, github_misses, read  # noqa: E402
+
 TIME_LIMIT = 10.0
 
 
@@ -124,90 +124,39 @@ class Case:
     check: Callable[[str, float], bool]
 
 
-def _read(path: Path) -> str:
-    return path.read_bytes().decode("utf-8", errors="replace")
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
 def discourse_cases(root: Path) -> list[Case]:
-    base = root / "discourse-email_reply_trimmer" / "test"
+    base = root / reply_corpora.DISCOURSE / "test"
     cases = []
     for path in sorted((base / "emails").glob("*.txt")):
-        expected = _read(base / "trimmed" / path.name).strip()
-        cases.append(Case("discourse", path.stem, "text", _read(path).strip(),
+        expected = read(base / "trimmed" / path.name).strip()
+        cases.append(Case("discourse", path.stem, "text", read(path).strip(),
                           lambda got, _s, e=expected: got.strip() == e))
     return cases
 
 
-def _github_check(case: dict[str, Any]) -> Callable[[str, float], bool]:
-    def check(got: str, seconds: float) -> bool:
-        if seconds > case.get("max_seconds", TIME_LIMIT):
-            return False
-        if "visible_text" in case and got != case["visible_text"]:
-            return False
-        if "reply_stripped" in case and got.strip() != case["reply_stripped"]:
-            return False
-        if any(n not in got for n in case.get("reply_contains", [])):
-            return False
-        if any(n in got for n in case.get("reply_not_contains", [])):
-            return False
-        hidden, quoted = case.get("hidden", []), case.get("quoted", [])
-        for index, expect in case.get("fragments", {}).items():
-            i = int(index)
-            if i == 0 and not (hidden and hidden[0]) and not (quoted and quoted[0]):
-                must_show = True
-            elif i < len(quoted) and hidden[i] and quoted[i]:
-                must_show = False
-            else:
-                continue
-            for kind, value in expect.items():
-                if kind == "matches" and not must_show:
-                    continue
-                found = (re.search(value, got, re.M) is not None if kind == "matches"
-                         else _squash(value) in _squash(got))
-                if found is not must_show:
-                    return False
-        return True
-
-    return check
-
-
 def github_cases(root: Path) -> list[Case]:
-    cases = []
-    for folder in ("github-email_reply_parser", "zapier-email-reply-parser"):
-        spec = json.loads((root / folder / "expectations.json").read_text(encoding="utf-8"))
-        for case in spec["cases"]:
-            base = root / ("github-email_reply_parser" if case.get("dir") == "github" else folder)
-            name = f"{folder.split('-')[0]}/{Path(case['file']).name}"
-            cases.append(Case("github", name, "text", _read(base / case["file"]),
-                              _github_check(case)))
-        for n, case in enumerate(spec.get("inline_cases", [])):
-            cases.append(Case("github", f"inline_{n}", "text", case["input"],
-                              _github_check(case)))
-    return cases
+    return [Case("github", name, "text", source,
+                 lambda got, seconds, c=case: seconds <= c.get("max_seconds", TIME_LIMIT)
+                 and not github_misses(c, got))
+            for name, source, case in reply_corpora.github_cases(root)]
 
 
 def talon_cases(root: Path) -> list[Case]:
-    base = root / "mailgun-talon"
-    spec = json.loads((base / "expectations.json").read_text(encoding="utf-8"))
+    base = root / reply_corpora.TALON
+    spec = reply_corpora.expectations(base)
     cases = []
     for case in spec["cases"]:
         path, name = base / case["file"], Path(case["file"]).name
         if case["kind"] == "plain_reply" and "expected_reply" in case:
-            message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
-            part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
-            cases.append(Case("talon", name, "text", str(part.get_content()),  # type: ignore[attr-defined]
+            cases.append(Case("talon", name, "text", first_plain_part(path.read_bytes()),
                               lambda got, _s, e=case["expected_reply"]: got.strip() == e))
         elif case["kind"] == "plain_reply":
-            cases.append(Case("talon", name, "text", _read(path),
+            cases.append(Case("talon", name, "text", read(path),
                               lambda got, _s, c=case: bool(got.strip()) and not any(
                                   n in got for n in c["expected_reply_not_contains"])))
         elif case["kind"] == "html_reply":
             expected = case.get("expected_reply_text") or _html_to_text(case["expected_html"])
-            cases.append(Case("talon-html", name, "html", _read(path),
+            cases.append(Case("talon-html", name, "html", read(path),
                               lambda got, _s, e=expected: re.sub(r"\s", "", got)
                               == re.sub(r"\s", "", e)))
     return cases

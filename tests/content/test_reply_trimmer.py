@@ -6,10 +6,7 @@ One test per corpus case, named after its fixture. Where a source's policy diffe
 
 from __future__ import annotations
 
-import email
-import json
 import re
-from email import policy
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +14,18 @@ import pytest
 
 from clientcontact.content.reply_html import html_reply_text
 from clientcontact.content.reply_trimmer import TrimmedReply, trim_html_reply, trim_reply
+from tests.content import reply_corpora
+from tests.content.reply_corpora import (
+    CORPORA,
+    expectations,
+    first_plain_part,
+    github_misses,
+    read,
+)
 
-CORPORA = Path(__file__).resolve().parents[2].parent / "shared" / "corpora"
-DISCOURSE = CORPORA / "discourse-email_reply_trimmer" / "test"
-GITHUB = CORPORA / "github-email_reply_parser"
-ZAPIER = CORPORA / "zapier-email-reply-parser"
-TALON = CORPORA / "mailgun-talon"
+DISCOURSE = CORPORA / reply_corpora.DISCOURSE / "test"
+GITHUB = CORPORA / reply_corpora.GITHUB
+TALON = CORPORA / reply_corpora.TALON
 
 MISSING = f"reply corpora not found next to the repo (expected {CORPORA})"
 needs_corpora = pytest.mark.skipif(not CORPORA.is_dir(), reason=MISSING)
@@ -48,15 +51,6 @@ def _or_skip(params: list[Any], arity: int) -> list[Any]:
     return [pytest.param(*[None] * arity, id="no-corpora", marks=pytest.mark.skip(reason=MISSING))]
 
 
-def _expectations(folder: Path) -> dict[str, Any]:
-    path = folder / "expectations.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"cases": []}
-
-
-def _read(path: Path) -> str:
-    return path.read_bytes().decode("utf-8", errors="replace")
-
-
 # --- discourse/email_reply_trimmer: our reference policy, exact visible and elided text ---
 
 DISCOURSE_NAMES = sorted(p.stem for p in (DISCOURSE / "emails").glob("*.txt"))
@@ -64,91 +58,48 @@ DISCOURSE_NAMES = sorted(p.stem for p in (DISCOURSE / "emails").glob("*.txt"))
 
 @pytest.mark.parametrize("name", _or_skip([_case(n, n) for n in DISCOURSE_NAMES], 1))
 def test_discourse_trimmed(name: str) -> None:
-    result = trim_reply(_read(DISCOURSE / "emails" / f"{name}.txt").strip())
-    assert result.visible == _read(DISCOURSE / "trimmed" / f"{name}.txt").strip()
+    result = trim_reply(read(DISCOURSE / "emails" / f"{name}.txt").strip())
+    assert result.visible == read(DISCOURSE / "trimmed" / f"{name}.txt").strip()
 
 
 @pytest.mark.parametrize("name", _or_skip([_case(n, n) for n in DISCOURSE_NAMES], 1))
 def test_discourse_elided(name: str) -> None:
-    result = trim_reply(_read(DISCOURSE / "emails" / f"{name}.txt").strip())
-    assert result.elided == _read(DISCOURSE / "elided" / f"{name}.txt").strip()
+    result = trim_reply(read(DISCOURSE / "emails" / f"{name}.txt").strip())
+    assert result.elided == read(DISCOURSE / "elided" / f"{name}.txt").strip()
 
 
 @needs_corpora
 @pytest.mark.timeout(5)
 def test_backtracking_traps_finish_with_the_right_text() -> None:
-    trap = _read(DISCOURSE / "matchers" / "does_not_contain_embedded_email.txt")
+    trap = read(DISCOURSE / "matchers" / "does_not_contain_embedded_email.txt")
     assert trim_reply(trap) == TrimmedReply(trap.strip(), "")  # no embedded email in it
     assert trim_reply(trap * 2_000).visible == (trap * 2_000).strip()
-    pathological = _read(GITHUB / "test" / "emails" / "pathological.txt")
+    pathological = read(GITHUB / "test" / "emails" / "pathological.txt")
     assert trim_reply(pathological).visible == (
         "I think you're onto something. I will try to fix the problem as soon as I\n"
         "get back to a computer."
     )
-    long_quote = trim_reply(_read(GITHUB / "test" / "emails" / "email_long_quote.txt"))
+    long_quote = trim_reply(read(GITHUB / "test" / "emails" / "email_long_quote.txt"))
     assert long_quote.visible.startswith("Hi folks\n\nWhat is the best way")
     assert "riak-users mailing list" in long_quote.elided
 
 
 @needs_corpora
 def test_crlf_is_normalised() -> None:
-    crlf = trim_reply(_read(DISCOURSE / "emails" / "normalize_line_endings.txt"))
+    crlf = trim_reply(read(DISCOURSE / "emails" / "normalize_line_endings.txt"))
     assert "\r" not in crlf.visible + crlf.elided
-    assert crlf == trim_reply(_read(DISCOURSE / "emails" / "normalize_line_endings.txt")
+    assert crlf == trim_reply(read(DISCOURSE / "emails" / "normalize_line_endings.txt")
                               .replace("\r\n", "\n"))
 
 
 # --- github/email_reply_parser and its zapier port ---
 
 
-def _github_cases() -> list[Any]:
-    params = []
-    for folder in (GITHUB, ZAPIER):
-        spec = _expectations(folder)
-        for case in spec["cases"]:
-            base = GITHUB if case.get("dir") == "github" else folder
-            case_id = f"{folder.name.split('-')[0]}/{Path(case['file']).name}"
-            params.append(_case(case_id, _read(base / case["file"]), case))
-        for n, case in enumerate(spec.get("inline_cases", [])):
-            params.append(_case(f"{folder.name.split('-')[0]}/inline_{n}", case["input"], case))
-    return params
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
 @pytest.mark.timeout(5)
-@pytest.mark.parametrize(("text", "case"), _or_skip(_github_cases(), 2))
+@pytest.mark.parametrize(("text", "case"), _or_skip(
+    [_case(case_id, text, case) for case_id, text, case in reply_corpora.github_cases()], 2))
 def test_github_reply(text: str, case: dict[str, Any]) -> None:
-    visible = trim_reply(text).visible
-    if "visible_text" in case:
-        assert visible == case["visible_text"]
-    if "reply_stripped" in case:
-        assert visible.strip() == case["reply_stripped"]
-    for needle in case.get("reply_contains", []):
-        assert needle in visible
-    for needle in case.get("reply_not_contains", []):
-        assert needle not in visible
-    # Fragment flags describe github's Fragment API. The policy-neutral part: the first
-    # fragment, when shown, is kept; fragments flagged quoted and hidden are gone.
-    hidden, quoted = case.get("hidden", []), case.get("quoted", [])
-    for index, expect in case.get("fragments", {}).items():
-        i = int(index)
-        if i == 0 and not (hidden and hidden[0]) and not (quoted and quoted[0]):
-            must_show = True
-        elif i < len(quoted) and hidden[i] and quoted[i]:
-            must_show = False
-        else:
-            continue
-        for kind, value in expect.items():
-            if kind == "matches" and not must_show:
-                continue  # a bare "^> " would also hit inline quotes we keep on purpose
-            if kind == "matches":
-                found = re.search(value, visible, re.M) is not None
-            else:
-                found = _squash(value) in _squash(visible)
-            assert found is must_show, (index, kind, value)
+    assert github_misses(case, trim_reply(text).visible) == []
 
 
 # --- mailgun/talon: plain replies from real clients, HTML replies ---
@@ -157,24 +108,18 @@ def test_github_reply(text: str, case: dict[str, Any]) -> None:
 def _talon_cases(kind: str) -> list[Any]:
     return [
         _case(f"talon/{Path(c['file']).name}", c)
-        for c in _expectations(TALON)["cases"]
+        for c in expectations(TALON)["cases"]
         if c["kind"] == kind
     ]
-
-
-def _first_plain_part(raw: bytes) -> str:
-    message = email.message_from_bytes(raw, policy=policy.default)
-    part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
-    return str(part.get_content())  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("case", _or_skip(_talon_cases("plain_reply"), 1))
 def test_talon_plain_reply(case: dict[str, Any]) -> None:
     path = TALON / case["file"]
     if "expected_reply" in case:
-        assert trim_reply(_first_plain_part(path.read_bytes())).visible == case["expected_reply"]
+        assert trim_reply(first_plain_part(path.read_bytes())).visible == case["expected_reply"]
     else:  # reply-quotations-share-block.eml: the whole raw message goes in
-        visible = trim_reply(_read(path)).visible
+        visible = trim_reply(read(path)).visible
         assert visible
         assert not any(n in visible for n in case["expected_reply_not_contains"])
 
@@ -183,13 +128,13 @@ def test_talon_plain_reply(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("name", ["iphone.eml", "sparrow.eml"])
 def test_talon_signature_replies_follow_our_policy(name: str) -> None:
     raw = (TALON / "tests" / "fixtures" / "standard_replies" / name).read_bytes()
-    assert trim_reply(_first_plain_part(raw)).visible == "Hello"
+    assert trim_reply(first_plain_part(raw)).visible == "Hello"
 
 
 @pytest.mark.parametrize("case", _or_skip(_talon_cases("html_reply"), 1))
 def test_talon_html_reply(case: dict[str, Any]) -> None:
     expected = case.get("expected_reply_text") or html_reply_text(case["expected_html"])
-    got = trim_html_reply(_read(TALON / case["file"]))
+    got = trim_html_reply(read(TALON / case["file"]))
     assert re.sub(r"\s", "", got) == re.sub(r"\s", "", expected)
 
 
