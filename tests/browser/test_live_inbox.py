@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from clientcontact.channels.base import ChannelKind
 from tests.browser.conftest import PHONE, open_row, run_worker_off_thread, screenshot
@@ -19,6 +19,15 @@ from tests.webhooks.providers import TWILIO_SID, TWILIO_TOKEN, message, post_twi
 
 TWILIO_WEBHOOK = "/api/webhooks/sms/twilio"
 FIXTURE_SID = "SMa1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"  # the reply every status fixture is about
+
+
+def send(page: Page, text: str) -> Locator:
+    """Send a reply from the open conversation; it shows at once, queued for the worker."""
+    page.get_by_label("Write your message").fill(text)
+    page.get_by_role("button", name="Send").click()
+    reply = page.locator(".bubble.outgoing", has_text=text)
+    expect(reply.locator(".delivery")).to_contain_text("Queued")
+    return reply
 
 
 def test_logging_in_with_a_wrong_password_says_so(browser: object, api: Api) -> None:
@@ -56,9 +65,7 @@ def test_a_reply_ticks_to_sent_when_the_worker_sends_it(log_in: Callable[..., Pa
     expect(page).to_have_url(re.compile(f"/conversations/{thread.conversation_id}"))
     page.get_by_label("Write your message").fill("Yes, 10:00 to 16:00.")
     expect(page.locator("#sms-counter")).to_have_text("20 characters · 1 segment (GSM-7)")
-    page.get_by_role("button", name="Send").click()
-    reply = page.locator(".bubble.outgoing", has_text="Yes, 10:00 to 16:00.")
-    expect(reply.locator(".delivery")).to_contain_text("Queued")
+    reply = send(page, "Yes, 10:00 to 16:00.")
     expect(page.get_by_label("Write your message")).to_have_value("")
     run_worker_off_thread(api)
     expect(reply.locator(".delivery")).to_contain_text("Sent")
@@ -71,10 +78,7 @@ def test_a_failed_send_shows_the_reason_and_retry_queues_it_again(
                     address="+15005550001", text="hello?")
     page = log_in(api.alice)
     open_row(page, "Broken Number")
-    page.get_by_label("Write your message").fill("Thanks for writing!")
-    page.get_by_role("button", name="Send").click()
-    reply = page.locator(".bubble.outgoing", has_text="Thanks for writing!")
-    expect(reply.locator(".delivery")).to_contain_text("Queued")
+    reply = send(page, "Thanks for writing!")
     run_worker_off_thread(api)
     expect(reply.locator(".delivery")).to_contain_text("Failed")
     expect(reply).to_contain_text("not a valid phone number")
@@ -165,10 +169,7 @@ def test_a_reply_ticks_to_delivered_after_twilios_status_callback(
     run_worker_off_thread(api)
     page = log_in(api.alice)
     open_row(page, "Hi, is my order #1042 shipping today?")
-    page.get_by_label("Write your message").fill("Yes, it leaves at 3 pm.")
-    page.get_by_role("button", name="Send").click()
-    reply = page.locator(".bubble.outgoing", has_text="Yes, it leaves at 3 pm.")
-    expect(reply.locator(".delivery")).to_contain_text("Queued")
+    reply = send(page, "Yes, it leaves at 3 pm.")
     run_worker_off_thread(api)
     expect(reply.locator(".delivery")).to_contain_text("Sent")
     [sent] = twilio.sent
