@@ -117,12 +117,17 @@ def test_an_admin_sees_the_urls_to_give_a_provider(log_in: Callable[..., Page],
     page.goto(f"{api.server.base_url}/admin/inboxes")
     page.get_by_label("Name", exact=True).fill("Support WhatsApp")
     page.get_by_label("Channel").select_option("whatsapp")
-    page.get_by_label("Provider").select_option("mock")
+    expect(page.get_by_label("Auth token")).to_be_hidden()  # the default provider has no keys
+    page.get_by_label("Provider").select_option("twilio")
+    expect(page.get_by_label("API key")).to_be_hidden()  # only the chosen provider's keys show
     page.get_by_label("Address").fill("+14155550100")
+    page.get_by_label("Account SID").fill("AC" + "1" * 32)
+    page.get_by_label("Auth token").fill("a-twilio-auth-token")
     page.get_by_role("button", name="Create inbox").click()
     row = page.get_by_role("row", name=re.compile("Support WhatsApp"))
     expect(row).to_contain_text("/api/webhooks/inboxes/")
     expect(row).to_contain_text("Status callback")
+    expect(row).to_contain_text("Its own keys (sealed)")
     page.get_by_role("heading", name="Inboxes").scroll_into_view_if_needed()
     screenshot(page, "admin-inboxes", publish=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from clientcontact.inboxes.models import Inbox
 from tests.harness import Api
 from tests.web.helpers import htmx, log_in_http
 
@@ -92,3 +93,44 @@ class TestInboxesPage:
                 data={"to": "+15005550001", "csrf_token": token})
         api.run_worker()
         assert "Failed in the last hour: 1" in ui.get("/admin/inboxes").text
+
+
+def _new_inbox(ui: httpx.Client, token: str, **fields: str) -> httpx.Response:
+    form = {"name": "Second number", "channel": "sms", "provider": "twilio",
+            "address": "+14155550177", **fields}
+    return ui.post("/admin/inboxes", data=form, headers=htmx(token))
+
+
+def test_an_inbox_created_with_its_own_twilio_keys_keeps_them_sealed(
+        ui: httpx.Client, api: Api) -> None:
+    token = log_in_http(ui, api.alice)
+    answer = _new_inbox(ui, token, cred_twilio_account_sid=" AC" + "2" * 32,
+                        cred_twilio_auth_token="second-token",
+                        cred_sendgrid_api_key="SG.ignored-for-a-twilio-inbox")
+    assert answer.status_code == 200 and "Its own keys (sealed)" in answer.text
+    assert "second-token" not in answer.text
+    inbox = next(i for i in api.alice.http.get("/api/v1/inboxes").json()
+                 if i["address"] == "+14155550177")
+    assert inbox["has_own_credentials"] is True
+    with api.session() as session:
+        stored = session.get_one(Inbox, inbox["id"])
+        assert "second-token" not in (stored.credentials_encrypted or "")
+        assert api.server.runtime.adapters.credentials(stored) == {
+            "account_sid": "AC" + "2" * 32, "auth_token": "second-token"}
+
+
+def test_half_a_set_of_keys_is_refused_with_what_is_missing(ui: httpx.Client, api: Api) -> None:
+    token = log_in_http(ui, api.alice)
+    answer = _new_inbox(ui, token, cred_twilio_account_sid="AC" + "3" * 32)
+    assert answer.status_code == 400
+    assert "Auth token" in answer.json()["error"]["message"]
+    assert all(i["address"] != "+14155550177"
+               for i in api.alice.http.get("/api/v1/inboxes").json())
+
+
+def test_an_inbox_without_typed_keys_uses_the_environments(ui: httpx.Client, api: Api) -> None:
+    token = log_in_http(ui, api.alice)
+    answer = _new_inbox(ui, token, cred_twilio_account_sid="  ")
+    assert answer.status_code == 200
+    row = answer.text[answer.text.index("Second number"):]
+    assert row.index("Keys from the environment") < row.index("</tr>")

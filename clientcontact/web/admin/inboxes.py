@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from clientcontact.errors import ClientContactError
 from clientcontact.inboxes import service as inboxes
 from clientcontact.inboxes.urls import inbound_url, status_callback_url
 from clientcontact.runtime import Runtime
+from clientcontact.web.admin.credentials import CREDENTIAL_FIELDS, credentials_from_form
 from clientcontact.web.admin.pages import admin_page
 from clientcontact.web.deps import WebAdmin
 
@@ -55,7 +56,8 @@ def _inboxes(request: Request, session: Session, admin: Actor, runtime: Runtime,
             for inbox in inboxes.list_inboxes(session, admin)]
     providers = {channel.value: sorted(PROVIDERS_FOR_CHANNEL[channel]) for channel in ChannelKind}
     return admin_page(request, session, admin, "inboxes",
-                      {"rows": rows, "providers": providers, "channels": list(ChannelKind)})
+                      {"rows": rows, "providers": providers, "channels": list(ChannelKind),
+                       "credential_fields": CREDENTIAL_FIELDS})
 
 
 @router.post("/inboxes/{inbox_id}/test")
@@ -76,15 +78,24 @@ def send_test_message(inbox_id: int, request: Request, session: DbSession, admin
                                               "HX-Redirect": f"/conversations/{conversation.id}"})
 
 
+async def form_fields(request: Request) -> dict[str, str]:
+    """The whole form as text, for the provider fields whose names depend on the provider."""
+    form = await request.form()
+    return {name: value for name, value in form.items() if isinstance(value, str)}
+
+
 @router.post("/inboxes")
 def create_inbox(request: Request, session: DbSession, admin: WebAdmin, runtime: AppRuntime,
                  name: Annotated[str, Form(min_length=1, max_length=200)],
                  channel: Annotated[ChannelKind, Form()],
                  provider: Annotated[str, Form(max_length=40)],
                  address: Annotated[str, Form(min_length=1, max_length=320)],
+                 fields: Annotated[dict[str, str], Depends(form_fields)],
                  display_name: Annotated[str, Form(max_length=200)] = "") -> Response:
-    """Credentials come from the environment for now (the REST API also takes them sealed)."""
+    """The provider's keys are sealed into the inbox; with none typed, it uses the
+    environment's, like the default inboxes."""
     inboxes.create_inbox(session, admin, name=name.strip(), channel=channel, provider=provider,
                          address=address, display_name=display_name.strip() or None,
-                         region=runtime.settings.default_phone_region)
+                         credentials=credentials_from_form(provider, fields),
+                         box=runtime.adapters.box, region=runtime.settings.default_phone_region)
     return _inboxes(request, session, admin, runtime)

@@ -326,8 +326,22 @@
     action();
   });
 
+  // ---- Admin, new inbox: only the chosen provider's key fields show (and are sent).
+  function showProviderKeys(select) {
+    $$("fieldset.credentials", select.form).forEach((fieldset) => {
+      const chosen = fieldset.dataset.provider === select.value;
+      fieldset.hidden = !chosen;
+      fieldset.disabled = !chosen;
+    });
+  }
+  document.addEventListener("change", (event) => {
+    if (event.target.id === "inbox-provider") showProviderKeys(event.target);
+  });
+
   // ---- Whatever htmx brings in (and the first page) gets the same set-up.
   function setUp(root) {
+    const provider = $("#inbox-provider", root) || (root.id === "inbox-provider" ? root : null);
+    if (provider) showProviderKeys(provider);
     $$(".tz-offset", root).forEach((input) => { input.value = new Date().getTimezoneOffset(); });
     const thread = root.id === "thread" ? root : $("#thread", root);
     if (thread) thread.scrollTop = thread.scrollHeight;
