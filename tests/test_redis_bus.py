@@ -12,18 +12,12 @@ import redis
 from clientcontact.realtime.bus import RealtimeEvent
 from clientcontact.realtime.redis_bus import RedisBus
 from clientcontact.runtime import build_runtime
-from tests.conftest import skip_or_fail
+from tests.conftest import REDIS_URL
 from tests.harness import settings_for_tests
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
-def prefix() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        skip_or_fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
+def prefix(redis_url: str) -> str:
     return f"cc-test-{uuid.uuid4().hex[:8]}:"  # parallel runs never hear each other
 
 

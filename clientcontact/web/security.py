@@ -1,4 +1,5 @@
-"""What keeps the UI safe to use: CSRF tokens, the Content-Security-Policy, login throttling.
+"""What keeps the UI safe to use: CSRF tokens and the Content-Security-Policy (login
+throttling is in `login_throttle.py`).
 
 CSRF: a token bound to the login session (an HMAC of the session cookie with SECRET_KEY), or,
 before login, to a random pre-session cookie. Every state-changing request must send it back,
@@ -11,14 +12,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections import deque
 
 from fastapi import Request
 
 from clientcontact.api.deps import SESSION_COOKIE
-from clientcontact.errors import ClientContactError, Forbidden
+from clientcontact.errors import Forbidden
 
 PRE_SESSION_COOKIE = "cc_presession"
 LOGIN_PATH = "/login"
@@ -81,54 +79,3 @@ async def require_csrf(request: Request) -> None:
     expected = csrf_token_for(request, csrf_binding(request))
     if not sent or not expected or not hmac.compare_digest(sent, expected):
         raise Forbidden("this form has expired or came from another site; reload the page")
-
-
-class TooManyAttempts(ClientContactError):
-    status_code = 429
-    code = "too_many_attempts"
-
-
-class LoginThrottle:
-    """At most `limit` failed logins per (IP, email) in `window` seconds.
-
-    Kept in this process's memory: enough for one server; behind several servers each keeps
-    its own count, so the effective limit is per server (a shared store would fix that).
-    """
-
-    def __init__(self, limit: int = 5, window: float = 900.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def check(self, ip: str, email: str) -> None:
-        with self._lock:
-            recent = self._recent((ip, email.strip().lower()))
-            if len(recent) >= self.limit:
-                wait = int(self.window - (time.monotonic() - recent[0])) + 1
-                raise TooManyAttempts(f"too many failed logins; try again in {wait // 60 + 1} "
-                                      "minutes")
-
-    def failed(self, ip: str, email: str) -> None:
-        with self._lock:
-            self._recent((ip, email.strip().lower())).append(time.monotonic())
-
-    def succeeded(self, ip: str, email: str) -> None:
-        with self._lock:
-            self._failures.pop((ip, email.strip().lower()), None)
-
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        recent = self._failures.setdefault(key, deque())
-        cutoff = time.monotonic() - self.window
-        while recent and recent[0] < cutoff:
-            recent.popleft()
-        if len(self._failures) > 100_000:  # an address sweep must not eat the memory
-            self._failures = {k: v for k, v in self._failures.items() if v}
-        return recent
-
-
-def login_throttle(request: Request) -> LoginThrottle:
-    state = request.app.state
-    if getattr(state, "login_throttle", None) is None:
-        state.login_throttle = LoginThrottle()
-    return state.login_throttle

@@ -3,37 +3,11 @@ does on the other, through Redis."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
-import redis
 
-from clientcontact.realtime.redis_bus import RedisBus
 from tests.builders import customer_writes
-from tests.conftest import skip_or_fail
 from tests.harness import Api, AppServer
 from tests.web.helpers import log_in_http
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def two_servers(api: Api) -> Iterator[tuple[AppServer, AppServer]]:
-    """Two more servers on the test database, both on Redis."""
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        skip_or_fail(f"Redis is not reachable at {REDIS_URL}: {exc}")
-    url = api.server.runtime.engine.url.render_as_string(hide_password=False)
-    servers = [AppServer.start(database_url=url, data_dir=api.settings.data_dir,
-                               redis_url=REDIS_URL) for _ in range(2)]
-    buses = [server.runtime.bus for server in servers]
-    assert all(isinstance(bus, RedisBus) and bus.wait_until_listening() for bus in buses)
-    yield servers[0], servers[1]
-    for server, bus in zip(servers, buses, strict=True):
-        server.stop()
-        bus.close()  # type: ignore[attr-defined]
 
 
 def test_a_note_added_on_one_server_streams_from_the_other(

@@ -8,7 +8,7 @@ import httpx
 
 from clientcontact.accounts import service as accounts
 from clientcontact.accounts.models import Account, Role
-from tests.harness import PASSWORD, Api
+from tests.harness import PASSWORD, Api, AppServer
 from tests.web.helpers import TOKEN_IN_FORM, log_in_http
 
 
@@ -49,8 +49,6 @@ def test_remember_me_keeps_the_cookie_past_the_browser_session(ui: httpx.Client,
 
 
 def test_the_cookie_is_secure_behind_https(api: Api) -> None:
-    from tests.harness import AppServer
-
     server = AppServer.start(database_url=str(api.server.runtime.engine.url.render_as_string(
         hide_password=False)), data_dir=api.settings.data_dir, public_url="https://cc.example")
     try:
@@ -99,3 +97,15 @@ def test_logging_out_ends_the_session(ui: httpx.Client, api: Api) -> None:
     with httpx.Client(base_url=api.server.base_url, cookies={"cc_session": cookie}) as stale:
         assert stale.get("/").status_code == 303
         assert stale.get("/api/v1/me").status_code == 401
+
+
+def test_two_servers_on_one_redis_throttle_together(
+        two_servers: tuple[AppServer, AppServer]) -> None:
+    """Behind a balancer, guesses spread over servers still meet one limit."""
+    email = f"eve-{uuid.uuid4().hex[:6]}@acme.test"  # Redis keeps the count for the window
+    clients = [httpx.Client(base_url=server.base_url) for server in two_servers]
+    for n in range(5):
+        assert _attempt(clients[n % 2], email, "guess").status_code == 401
+    for ui in clients:
+        assert _attempt(ui, email, "guess").status_code == 429
+        ui.close()
