@@ -16,8 +16,9 @@ from clientcontact.errors import BadRequest, Conflict, NotFound
 
 def invite_agent(session: Session, actor: Actor, *, email: str, name: str,
                  role: Role) -> tuple[Agent, str | None]:
-    """A new person gets a random password, shown once to the admin to pass on; someone who
-    already has a login elsewhere just gains this account and keeps their password."""
+    """A new person gets a random password, shown once to the admin to pass on and changed by
+    the agent at first login; someone who already has a login elsewhere just gains this
+    account and keeps their password."""
     email = email.strip().lower()
     if not name.strip():
         raise BadRequest("an agent needs a name")
@@ -26,6 +27,7 @@ def invite_agent(session: Session, actor: Actor, *, email: str, name: str,
     if existing is None:
         password = secrets.token_urlsafe(12)
         agent = create_agent(session, email=email, name=name.strip(), password=password)
+        agent.must_change_password = True  # the admin saw it; only the agent may know theirs
     else:
         agent = existing
         already = session.scalar(

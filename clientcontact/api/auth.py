@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
 from clientcontact.accounts import service as accounts
+from clientcontact.accounts.passwords import change_password
 from clientcontact.api.deps import SESSION_COOKIE, AppSettings, CurrentActor, DbSession
 from clientcontact.db.tenancy import Actor
 from clientcontact.errors import Unauthenticated
@@ -27,6 +28,12 @@ class MeOut(BaseModel):
     role: str
     name: str
     email: str
+    must_change_password: bool
+
+
+class PasswordIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1000)
+    new_password: str = Field(min_length=1, max_length=1000)
 
 
 class TokenIn(BaseModel):
@@ -72,7 +79,16 @@ def me(session: DbSession, actor: CurrentActor) -> MeOut:
 def _me(session: DbSession, actor: Actor) -> MeOut:
     agent = accounts.get_member(session, actor, actor.agent_id or 0)
     return MeOut(agent_id=agent.id, account_id=actor.account_id, role=actor.role,
-                 name=agent.name, email=agent.email)
+                 name=agent.name, email=agent.email,
+                 must_change_password=agent.must_change_password)
+
+
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_my_password(body: PasswordIn, request: Request, session: DbSession,
+                       actor: CurrentActor) -> None:
+    """Ends the agent's other login sessions; the one making the change stays."""
+    change_password(session, actor, current=body.current_password, new=body.new_password,
+                    keep_login=request.cookies.get(SESSION_COOKIE))
 
 
 @router.get("/api-tokens", response_model=list[TokenOut])

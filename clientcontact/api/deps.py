@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from clientcontact.accounts.passwords import PasswordChangeRequired, owes_new_password
 from clientcontact.accounts.service import actor_from_api_token, actor_from_login_session
 from clientcontact.db.scope import unit_of_work
 from clientcontact.db.tenancy import Actor
@@ -16,6 +17,8 @@ from clientcontact.runtime import Runtime
 from clientcontact.settings import Settings
 
 SESSION_COOKIE = "cc_session"
+# What an agent who owes a new password may still do over the API with the login cookie.
+PASSWORD_EXEMPT_PATHS = frozenset({"/api/v1/me", "/api/v1/me/password", "/api/v1/auth/logout"})
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -45,9 +48,13 @@ def get_actor(request: Request, session: DbSession) -> Actor:
     if scheme.lower() == "bearer" and token.strip():
         return actor_from_api_token(session, token.strip())
     cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        return actor_from_login_session(session, cookie)
-    raise Unauthenticated("log in, or send an API token as 'Authorization: Bearer <token>'")
+    if not cookie:
+        raise Unauthenticated("log in, or send an API token as 'Authorization: Bearer <token>'")
+    actor = actor_from_login_session(session, cookie)
+    if owes_new_password(session, actor) and request.url.path not in PASSWORD_EXEMPT_PATHS:
+        raise PasswordChangeRequired("choose your own password first: POST /api/v1/me/password "
+                                     "with the one-time password as current_password")
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]

@@ -6,6 +6,7 @@ Every route here shares one CSRF check; pages carry a strict Content-Security-Po
 from fastapi import APIRouter, Depends
 
 from clientcontact.web import (
+    account,
     actions,
     admin,
     attachments,
@@ -20,6 +21,6 @@ from clientcontact.web import (
 from clientcontact.web.security import require_csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
-for module in (static, auth, inbox, conversation, compose, actions, contacts, events,
+for module in (static, auth, account, inbox, conversation, compose, actions, contacts, events,
                attachments, admin):
     router.include_router(module.router)

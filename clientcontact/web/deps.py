@@ -10,30 +10,42 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from clientcontact.accounts.models import Agent
+from clientcontact.accounts.passwords import owes_new_password
 from clientcontact.accounts.service import actor_from_login_session
 from clientcontact.api.deps import SESSION_COOKIE, DbSession
 from clientcontact.db.tenancy import Actor
 from clientcontact.errors import Forbidden, Unauthenticated
 from clientcontact.web.templating import is_htmx
 
+PASSWORD_PAGE = "/account/password"
+
+
+def _redirect(request: Request, path: str, htmx_status: int) -> HTTPException:
+    """A full page goes to `path` and comes back; an htmx request asks the page to go there."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    location = path if target == "/" else f"{path}?next={quote(target, safe='')}"
+    if is_htmx(request):
+        return HTTPException(htmx_status, "go to " + path, headers={"HX-Redirect": location})
+    return HTTPException(303, "go to " + path, headers={"Location": location})
+
 
 def login_redirect(request: Request) -> HTTPException:
-    """A full page goes to /login and comes back; an htmx request asks the page to go there."""
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    location = "/login" if target == "/" else f"/login?next={quote(target, safe='')}"
-    if is_htmx(request):
-        return HTTPException(401, "log in again", headers={"HX-Redirect": location})
-    return HTTPException(303, "log in first", headers={"Location": location})
+    return _redirect(request, "/login", 401)
 
 
 def get_web_actor(request: Request, session: DbSession) -> Actor:
+    """The agent behind the login cookie; one who still has a one-time password is sent to
+    choose their own before any other page."""
     cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        try:
-            return actor_from_login_session(session, cookie)
-        except Unauthenticated:
-            pass
-    raise login_redirect(request)
+    if not cookie:
+        raise login_redirect(request)
+    try:
+        actor = actor_from_login_session(session, cookie)
+    except Unauthenticated:
+        raise login_redirect(request) from None
+    if owes_new_password(session, actor) and request.url.path != PASSWORD_PAGE:
+        raise _redirect(request, PASSWORD_PAGE, 403)
+    return actor
 
 
 WebActor = Annotated[Actor, Depends(get_web_actor)]

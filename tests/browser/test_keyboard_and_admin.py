@@ -53,7 +53,7 @@ def test_an_email_conversation_reads_like_mail(log_in: Callable[..., Page], api:
     screenshot(page, "inbox-laptop", publish=True)
 
 
-def test_an_invited_agent_logs_in_with_the_one_time_password(
+def test_an_invited_agent_trades_the_one_time_password_for_their_own(
         log_in: Callable[..., Page], api: Api) -> None:
     page = log_in(api.alice)
     page.get_by_role("link", name="Admin").click()
@@ -70,6 +70,11 @@ def test_an_invited_agent_logs_in_with_the_one_time_password(
     other.get_by_label("Email").fill(dan.email)
     other.get_by_label("Password").fill(password)
     other.get_by_role("button", name="Log in").click()
+    expect(other.get_by_role("heading", name="Choose your password")).to_be_visible()
+    other.get_by_label("One-time password").fill(password)
+    other.get_by_label("New password (at least 10 characters)").fill("dans-own-password")
+    other.get_by_label("New password again").fill("dans-own-password")
+    other.get_by_role("button", name="Save password").click()
     expect(other.locator(".topbar .me")).to_have_text("Dan Newhire")
     expect(other.get_by_role("link", name="Admin")).to_have_count(0)
     context.close()

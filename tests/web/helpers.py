@@ -28,5 +28,15 @@ def log_in_http(client: httpx.Client, person: Person, *, remember: bool = False)
     return found.group(1)
 
 
+def attempt_login(client: httpx.Client, email: str, password: str,
+                  **extra: str) -> httpx.Response:
+    """One try at the login form, whatever its outcome."""
+    form = client.get("/login")
+    found = TOKEN_IN_FORM.search(form.text)
+    assert found is not None
+    return client.post("/login", data={"email": email, "password": password,
+                                       "csrf_token": found.group(1), **extra})
+
+
 def htmx(token: str) -> dict[str, str]:
     return {"HX-Request": "true", "X-CSRF-Token": token}

@@ -51,7 +51,8 @@ def test_every_control_on_every_screen_is_labelled(ui: httpx.Client, api: Api) -
     log_in_http(ui, api.alice)
     pages = ["/", f"/conversations/{email.conversation_id}",
              f"/conversations/{sms.conversation_id}", f"/contacts/{email.contact_id}/edit",
-             "/admin/inboxes", "/admin/agents", "/admin/teams", "/admin/tokens", "/admin/canned"]
+             "/admin/inboxes", "/admin/agents", "/admin/teams", "/admin/tokens", "/admin/canned",
+             "/account/password"]
     for path in pages:
         parser = Controls()
         parser.feed(ui.get(path).text)

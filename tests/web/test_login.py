@@ -9,18 +9,7 @@ import httpx
 from clientcontact.accounts import service as accounts
 from clientcontact.accounts.models import Account, Role
 from tests.harness import PASSWORD, Api, AppServer
-from tests.web.helpers import TOKEN_IN_FORM, log_in_http
-
-
-def _form_token(ui: httpx.Client) -> str:
-    found = TOKEN_IN_FORM.search(ui.get("/login").text)
-    assert found is not None
-    return found.group(1)
-
-
-def _attempt(ui: httpx.Client, email: str, password: str, **extra: str) -> httpx.Response:
-    return ui.post("/login", data={"email": email, "password": password,
-                                   "csrf_token": _form_token(ui), **extra})
+from tests.web.helpers import TOKEN_IN_FORM, attempt_login, log_in_http
 
 
 def test_the_inbox_sends_a_stranger_to_the_login_page(ui: httpx.Client) -> None:
@@ -30,7 +19,7 @@ def test_the_inbox_sends_a_stranger_to_the_login_page(ui: httpx.Client) -> None:
 
 
 def test_a_wrong_password_says_so_plainly(ui: httpx.Client, api: Api) -> None:
-    answer = _attempt(ui, api.alice.email, "wrong")
+    answer = attempt_login(ui, api.alice.email, "wrong")
     assert answer.status_code == 401
     assert "Wrong email or password." in answer.text
     assert api.alice.email in answer.text  # the email stays filled in
@@ -38,11 +27,11 @@ def test_a_wrong_password_says_so_plainly(ui: httpx.Client, api: Api) -> None:
 
 def test_remember_me_keeps_the_cookie_past_the_browser_session(ui: httpx.Client,
                                                               api: Api) -> None:
-    remembered = _attempt(ui, api.alice.email, PASSWORD, remember="true")
+    remembered = attempt_login(ui, api.alice.email, PASSWORD, remember="true")
     cookie = remembered.headers["set-cookie"]
     assert "Max-Age=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
     ui.cookies.clear()
-    forgotten = _attempt(ui, api.alice.email, PASSWORD)
+    forgotten = attempt_login(ui, api.alice.email, PASSWORD)
     session_cookie = next(v for k, v in forgotten.headers.multi_items()
                           if k == "set-cookie" and v.startswith("cc_session="))
     assert "Max-Age=" not in session_cookie and "HttpOnly" in session_cookie
@@ -75,18 +64,18 @@ def test_repeated_failures_are_throttled_even_for_the_right_password(ui: httpx.C
         dora = accounts.create_agent(session, email=email, name="Dora", password=PASSWORD)
         accounts.add_member(session, account, dora, Role.AGENT)
     for _ in range(5):
-        assert _attempt(ui, email, "guess").status_code == 401
-    answer = _attempt(ui, email, PASSWORD)
+        assert attempt_login(ui, email, "guess").status_code == 401
+    answer = attempt_login(ui, email, PASSWORD)
     assert answer.status_code == 429
     assert "too many failed logins" in answer.text
-    assert _attempt(ui, api.alice.email, PASSWORD).status_code == 303  # others are unaffected
+    assert attempt_login(ui, api.alice.email, PASSWORD).status_code == 303  # others are unaffected
 
 
 def test_after_login_only_a_local_page_is_a_destination(ui: httpx.Client, api: Api) -> None:
-    answer = _attempt(ui, api.alice.email, PASSWORD, next="//evil.example/steal")
+    answer = attempt_login(ui, api.alice.email, PASSWORD, next="//evil.example/steal")
     assert answer.headers["location"] == "/"
     ui.cookies.clear()
-    answer = _attempt(ui, api.alice.email, PASSWORD, next="/conversations/7")
+    answer = attempt_login(ui, api.alice.email, PASSWORD, next="/conversations/7")
     assert answer.headers["location"] == "/conversations/7"
 
 
@@ -105,7 +94,7 @@ def test_two_servers_on_one_redis_throttle_together(
     email = f"eve-{uuid.uuid4().hex[:6]}@acme.test"  # Redis keeps the count for the window
     clients = [httpx.Client(base_url=server.base_url) for server in two_servers]
     for n in range(5):
-        assert _attempt(clients[n % 2], email, "guess").status_code == 401
+        assert attempt_login(clients[n % 2], email, "guess").status_code == 401
     for ui in clients:
-        assert _attempt(ui, email, "guess").status_code == 429
+        assert attempt_login(ui, email, "guess").status_code == 429
         ui.close()

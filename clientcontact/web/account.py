@@ -1,0 +1,48 @@
+"""The agent's own account: choosing a password (owed after an invite, open to everyone)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from clientcontact.accounts.passwords import MIN_LENGTH, change_password, owes_new_password
+from clientcontact.api.deps import SESSION_COOKIE, DbSession
+from clientcontact.errors import BadRequest
+from clientcontact.web.auth import safe_next
+from clientcontact.web.deps import PASSWORD_PAGE, WebActor, viewer
+from clientcontact.web.templating import render
+
+router = APIRouter()
+
+
+@router.get(PASSWORD_PAGE)
+def password_page(request: Request, session: DbSession, actor: WebActor,
+                  next: str | None = None) -> Response:
+    return _form(request, session, actor, next=safe_next(next))
+
+
+@router.post(PASSWORD_PAGE)
+def set_password(request: Request, session: DbSession, actor: WebActor,
+                 current: Annotated[str, Form(max_length=1000)],
+                 new: Annotated[str, Form(max_length=1000)],
+                 repeat: Annotated[str, Form(max_length=1000)],
+                 next: Annotated[str, Form()] = "/") -> Response:
+    try:
+        if new != repeat:
+            raise BadRequest("the two new passwords differ")
+        with session.begin_nested():
+            change_password(session, actor, current=current, new=new,
+                            keep_login=request.cookies.get(SESSION_COOKIE))
+    except BadRequest as exc:
+        return _form(request, session, actor, next=safe_next(next), error=exc.message,
+                     status_code=400)
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+def _form(request: Request, session: DbSession, actor: WebActor, *, next: str,
+          error: str | None = None, status_code: int = 200) -> Response:
+    return render(request, "account/password.html", {
+        "viewer": viewer(session, actor), "owed": owes_new_password(session, actor),
+        "next": next, "error": error, "min_length": MIN_LENGTH}, status_code=status_code)
