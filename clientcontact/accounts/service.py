@@ -23,7 +23,7 @@ from clientcontact.accounts.models import (
 )
 from clientcontact.db.base import utcnow
 from clientcontact.db.tenancy import Actor, get_scoped, scoped
-from clientcontact.errors import Conflict, NotFound, Unauthenticated
+from clientcontact.errors import Conflict, Forbidden, NotFound, Unauthenticated
 
 
 def create_account(session: Session, name: str) -> Account:
@@ -100,6 +100,28 @@ def actor_from_login_session(session: Session, token: str) -> Actor:
     if login is None or login.expires_at <= utcnow():
         raise Unauthenticated("your session has expired; log in again")
     return _active_actor(session, login.agent_id, login.account_id)
+
+
+def accounts_of(session: Session, agent_id: int) -> list[Account]:
+    """Every account the agent works in, by name: what the account switcher offers."""
+    return list(session.scalars(
+        select(Account).join(Membership, Membership.account_id == Account.id)
+        .where(Membership.agent_id == agent_id).order_by(Account.name)))
+
+
+def switch_login_account(session: Session, token: str, account_id: int) -> Actor:
+    """Move a login session to another of the agent's accounts; one login serves them all."""
+    login = session.scalar(
+        select(LoginSession).where(LoginSession.token_hash == token_digest(token)))
+    if login is None or login.expires_at <= utcnow():
+        raise Unauthenticated("your session has expired; log in again")
+    try:
+        actor = _active_actor(session, login.agent_id, account_id)
+    except Unauthenticated:
+        raise Forbidden("you are not an agent of that account") from None
+    login.account_id = account_id
+    session.flush()
+    return actor
 
 
 def create_api_token(session: Session, actor: Actor, name: str) -> tuple[ApiToken, str]:

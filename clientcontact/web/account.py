@@ -1,4 +1,5 @@
-"""The agent's own account: choosing a password (owed after an invite, open to everyone)."""
+"""The agent's own login: choosing a password (owed after an invite, open to everyone) and
+switching between the accounts they work in."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from clientcontact.accounts.passwords import MIN_LENGTH, change_password, owes_new_password
+from clientcontact.accounts.service import switch_login_account
 from clientcontact.api.deps import SESSION_COOKIE, DbSession
 from clientcontact.errors import BadRequest
 from clientcontact.web.auth import safe_next
@@ -39,6 +41,16 @@ def set_password(request: Request, session: DbSession, actor: WebActor,
         return _form(request, session, actor, next=safe_next(next), error=exc.message,
                      status_code=400)
     return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/account/switch")
+def switch_account(request: Request, session: DbSession, actor: WebActor,
+                   account_id: Annotated[int, Form()]) -> Response:
+    """The same login, now working in another account: its inbox, from the top."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    assert cookie is not None  # WebActor has checked it
+    switch_login_account(session, cookie, account_id)
+    return RedirectResponse("/", status_code=303)
 
 
 def _form(request: Request, session: DbSession, actor: WebActor, *, next: str,

@@ -9,9 +9,9 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
-from clientcontact.accounts.models import Agent
+from clientcontact.accounts.models import Account, Agent
 from clientcontact.accounts.passwords import owes_new_password
-from clientcontact.accounts.service import actor_from_login_session
+from clientcontact.accounts.service import accounts_of, actor_from_login_session
 from clientcontact.api.deps import SESSION_COOKIE, DbSession
 from clientcontact.db.tenancy import Actor
 from clientcontact.errors import Forbidden, Unauthenticated
@@ -66,6 +66,7 @@ class Viewer:
 
     actor: Actor
     agent: Agent
+    accounts: list[Account]  # every account the agent works in, for the switcher
 
     @property
     def is_admin(self) -> bool:
@@ -75,4 +76,4 @@ class Viewer:
 def viewer(session: Session, actor: Actor) -> Viewer:
     agent = session.get(Agent, actor.agent_id)
     assert agent is not None
-    return Viewer(actor, agent)
+    return Viewer(actor, agent, accounts_of(session, agent.id))
