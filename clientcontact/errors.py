@@ -58,5 +58,10 @@ class Unprocessable(ClientContactError):
     code = "unprocessable"
 
 
+class TooManyAttempts(ClientContactError):
+    status_code = 429
+    code = "too_many_attempts"
+
+
 class ConfigurationError(Exception):
     """Settings that cannot work; the CLI prints the message as one line and exits."""

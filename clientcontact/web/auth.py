@@ -10,9 +10,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from clientcontact.accounts import service as accounts
 from clientcontact.api.deps import SESSION_COOKIE, AppSettings, DbSession
-from clientcontact.errors import Unauthenticated
+from clientcontact.errors import TooManyAttempts, Unauthenticated
 from clientcontact.settings import Settings
-from clientcontact.web.login_throttle import TooManyAttempts, login_throttle
+from clientcontact.web.login_throttle import login_throttle
 from clientcontact.web.security import PRE_SESSION_COOKIE, new_pre_session
 from clientcontact.web.templating import render
 

@@ -18,18 +18,13 @@ from typing import Protocol
 import redis
 from fastapi import Request
 
-from clientcontact.errors import ClientContactError
+from clientcontact.errors import TooManyAttempts
 
 log = logging.getLogger(__name__)
 
 LIMIT = 5
 WINDOW_SECONDS = 900.0
 REDIS_PREFIX = "clientcontact:login-failures:"
-
-
-class TooManyAttempts(ClientContactError):
-    status_code = 429
-    code = "too_many_attempts"
 
 
 class LoginThrottle(Protocol):
