@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from clientcontact.channels.base import ChannelAdapter
 from clientcontact.channels.registry import AdapterContext
 from clientcontact.db.engine import make_engine
 from clientcontact.files.storage import LocalFileStore
+from clientcontact.inboxes.models import Inbox
 from clientcontact.inboxes.secrets import CredentialBox
-from clientcontact.jobs.registry import HANDLERS
+from clientcontact.jobs.registry import BATCH_HANDLERS, HANDLERS
 from clientcontact.jobs.runner import JobRunner, WorkerRuntime
 from clientcontact.realtime.bus import EventBus, InProcessBus
 from clientcontact.realtime.redis_bus import RedisBus
@@ -29,6 +31,12 @@ class Runtime:
     adapters: AdapterContext
     runner: JobRunner
 
+    def adapter(self, inbox: Inbox) -> ChannelAdapter:
+        """The inbox's adapter from the process's one cache, shared by the web side (webhooks)
+        and the worker: built once per inbox and credentials, so a changed secret is used at
+        once and an unchanged one is not decrypted again for every request."""
+        return self.runner.runtime.adapter(inbox)
+
 
 def build_runtime(settings: Settings, *, bus: EventBus | None = None) -> Runtime:
     engine = make_engine(settings.resolved_database_url)
@@ -39,6 +47,7 @@ def build_runtime(settings: Settings, *, bus: EventBus | None = None) -> Runtime
     store = LocalFileStore(settings.data_dir / "files")
     # Sessions carry the bus and the worker's wake-up so services can publish after commit.
     factory = sessionmaker(engine, expire_on_commit=False, info={"bus": bus})
-    runner = JobRunner(WorkerRuntime(factory, settings, adapters, store), HANDLERS)
+    runner = JobRunner(WorkerRuntime(factory, settings, adapters, store), HANDLERS,
+                       BATCH_HANDLERS)
     factory.kw["info"]["wake_worker"] = runner.wake
     return Runtime(settings, engine, factory, bus, store, adapters, runner)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select, tuple_
 from sqlalchemy.orm import Session
 
 from clientcontact.errors import NotFound
@@ -42,3 +43,9 @@ def get_scoped(session: Session, model: type[T], ident: int, account_id: int,
     if row is None:
         raise NotFound(f"{model.__name__.lower()} {ident} not found")
     return row
+
+
+def owned(model: type[T], idents: Iterable[tuple[int, int]]) -> ColumnElement[bool]:
+    """Rows by (id, account_id) pairs, for work that spans accounts (a worker's batch): each
+    id matches only within its own account."""
+    return tuple_(model.id, model.account_id).in_(list(idents))  # type: ignore[attr-defined]

@@ -1,17 +1,21 @@
-"""The delivery job: send one queued message through its inbox's adapter and record the outcome.
+"""The delivery job, a batch at a time: one short transaction loads the batch's messages and
+marks them `sending`; the sends run concurrently outside any transaction; their outcomes are
+recorded as they finish, several to a commit (outcomes.py). A slow provider never holds a
+database lock, and a message costs about one statement and a third of a commit, not eight
+statements and two commits.
 
-Two short transactions around the provider call (mark sending; then record the outcome and
-finish the job in one commit), so a slow provider never holds a database lock. The one
-at-least-once window is between the provider accepting the message and our recording it: a
-worker killed exactly there leaves the message `sending`, and the job (claimable again after its
-lease) sends it again.
+The one at-least-once window is between the provider accepting a message and our recording
+it: a worker killed there leaves the message `sending`, and the job (claimable again after its
+lease) sends it again. At most WORKER_CONCURRENCY messages per worker are ever in that window.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from clientcontact.channels.base import (
@@ -27,85 +31,129 @@ from clientcontact.conversations.models import Conversation, Message
 from clientcontact.conversations.reply import recipient, template_of
 from clientcontact.db.base import utcnow
 from clientcontact.db.scope import unit_of_work
-from clientcontact.db.tenancy import get_scoped
-from clientcontact.delivery.status import apply_status
+from clientcontact.db.tenancy import owned
+from clientcontact.delivery.outcomes import (
+    SENDABLE,
+    Delivery,
+    Failed,
+    Outcome,
+    OutcomeLog,
+    Retry,
+    Sent,
+    Unsent,
+)
+from clientcontact.delivery.status import MESSAGES
 from clientcontact.inboxes.urls import reply_address, status_callback_url
 from clientcontact.jobs.models import Job
-from clientcontact.jobs.queue import finish
-from clientcontact.jobs.runner import FINISHED, RetryLater, WorkerRuntime, backoff
-from clientcontact.realtime.bus import RealtimeEvent, publish_after_commit
-
-_SENDABLE = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
+from clientcontact.jobs.queue import finish, may_start
+from clientcontact.jobs.runner import WorkerRuntime, backoff, retry_after_error
+from clientcontact.settings import Settings
 
 
-def send_message(job: Job, runtime: WorkerRuntime) -> str | None:
-    message_id = int(job.payload["message_id"])
-    account_id = int(job.account_id or 0)
+def send_messages(jobs: list[Job], runtime: WorkerRuntime) -> None:
+    """Batch handler of `delivery.send`: every job ends finished, waiting for its retry, or
+    released untried (see `may_start`)."""
     with unit_of_work(runtime.factory) as session:
-        message = _load(session, message_id, account_id, selectinload(Message.attachments))
-        if message.status not in _SENDABLE:
-            return  # already sent, or failed and awaiting an agent: nothing to do
-        conversation = message_conversation(session, message)
-        outbound = _outbound(message, conversation, runtime)
-        adapter = runtime.adapter(conversation.inbox)
-        message.status = DeliveryStatus.SENDING
+        deliveries = _prepare(session, jobs, runtime)
+    if deliveries:
+        runtime.run(_send_all(deliveries, runtime))
+
+
+def _prepare(session: Session, jobs: list[Job], runtime: WorkerRuntime) -> list[Delivery]:
+    """Each job's message built for its adapter and marked `sending`. A job whose message was
+    already sent, failed or is gone is finished; one that cannot be built waits and retries."""
+    wanted = {(int(job.payload["message_id"]), int(job.account_id or 0)): job for job in jobs}
+    messages = _sendable_messages(session, wanted)
+    conversations = _conversations(session, messages.values())
+    ready: list[Delivery] = []
+    done: list[int] = []
+    for (message_id, _), job in wanted.items():
+        message = messages.get(message_id)
+        if message is None:
+            done.append(job.id)
+            continue
+        try:
+            conversation = conversations[message.conversation_id]
+            outbound = _outbound(message, conversation, runtime)
+            ready.append(Delivery(job, outbound, runtime.adapter(conversation.inbox)))
+        except Exception as exc:  # e.g. an inbox without credentials: the others still go
+            retry_after_error(session, job, exc)
+    marked = _mark_sending(session, [delivery.message_id for delivery in ready])
+    finish(session, *done, *(d.job.id for d in ready if d.message_id not in marked))
+    return [delivery for delivery in ready if delivery.message_id in marked]
+
+
+def _sendable_messages(session: Session,
+                       idents: Iterable[tuple[int, int]]) -> dict[int, Message]:
+    rows = session.scalars(
+        select(Message).where(owned(Message, idents), Message.status.in_(SENDABLE))
+        .options(selectinload(Message.attachments)))
+    return {message.id: message for message in rows}
+
+
+def _conversations(session: Session, messages: Iterable[Message]) -> dict[int, Conversation]:
+    """With their inboxes and contacts joined in (one query) and the contacts' identities."""
+    idents = {(message.conversation_id, message.account_id) for message in messages}
+    if not idents:
+        return {}
+    rows = session.scalars(
+        select(Conversation).where(owned(Conversation, idents))
+        .options(joinedload(Conversation.inbox),
+                 joinedload(Conversation.contact).selectinload(Contact.identities)))
+    return {conversation.id: conversation for conversation in rows.unique()}
+
+
+def _mark_sending(session: Session, message_ids: list[int]) -> set[int]:
+    """The ones still sendable as we write: only those are sent."""
+    if not message_ids:
+        return set()
+    return set(session.scalars(
+        update(MESSAGES)
+        .where(MESSAGES.c.id.in_(message_ids), MESSAGES.c.status.in_(SENDABLE))
+        .values(status=DeliveryStatus.SENDING)
+        .returning(MESSAGES.c.id)))
+
+
+async def _send_all(deliveries: list[Delivery], runtime: WorkerRuntime) -> None:
+    """WORKER_CONCURRENCY sends at once; a send keeps its slot until its outcome is committed.
+    Every send finishes before an error (a failed commit) is raised for the runner to settle."""
+    slots = asyncio.Semaphore(runtime.concurrency)
+    outcomes = OutcomeLog(runtime.factory)
+    results = await asyncio.gather(
+        *(_deliver(delivery, runtime.settings, slots, outcomes) for delivery in deliveries),
+        return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+async def _deliver(delivery: Delivery, settings: Settings, slots: asyncio.Semaphore,
+                   outcomes: OutcomeLog) -> None:
+    async with slots:
+        await outcomes.record(await _attempt(delivery, settings))
+
+
+async def _attempt(delivery: Delivery, settings: Settings) -> Outcome:
+    if not may_start(delivery.job, lease_seconds=settings.delivery_lease_seconds):
+        return Unsent(delivery)  # a slow provider held up the batch: another round takes it
     try:
-        result = runtime.run(adapter.send(outbound))
+        result = await delivery.adapter.send(delivery.outbound)
     except PermanentFailure as failure:
-        _record_failure(runtime, job, message_id, account_id, failure.code, failure.text)
-        return FINISHED
+        return Failed(delivery, failure.code, failure.text)
     except TransientFailure as failure:
-        return _retry_or_give_up(runtime, job, message_id, account_id, failure)
-    with unit_of_work(runtime.factory) as session:
-        message = _load(session, message_id, account_id)
-        message.external_id = result.external_id
-        if result.email_message_id:
-            message.email_message_id = result.email_message_id
-        message.error_code = message.error_text = None
-        apply_status(session, message, DeliveryStatus.SENT)
-        finish(session, job.id)  # with the outcome: one commit, and no window between the two
-    return FINISHED
+        return _retry_or_give_up(delivery, failure, settings)
+    return Sent(delivery, result)
 
 
-def _retry_or_give_up(runtime: WorkerRuntime, job: Job, message_id: int, account_id: int,
-                      failure: TransientFailure) -> str:
-    settings = runtime.settings
+def _retry_or_give_up(delivery: Delivery, failure: TransientFailure,
+                      settings: Settings) -> Outcome:
+    job = delivery.job
     too_old = utcnow() - job.created_at > timedelta(seconds=settings.delivery_max_age_seconds)
     if job.attempts >= settings.delivery_max_attempts or too_old:
-        text = f"gave up after {job.attempts} attempts: {failure.text}"
-        _record_failure(runtime, job, message_id, account_id, failure.code, text)
-        return FINISHED
-    with unit_of_work(runtime.factory) as session:
-        message = _load(session, message_id, account_id)
-        # Still queued, with the reason visible, while we wait to try again.
-        message.status = DeliveryStatus.QUEUED
-        message.error_code, message.error_text = failure.code, f"retrying: {failure.text}"
-        publish_after_commit(session, RealtimeEvent(account_id, "message.status", {
-            "conversation_id": message.conversation_id, "message_id": message.id,
-            "status": message.status.value, "error_text": message.error_text}))
+        return Failed(delivery, failure.code,
+                      f"gave up after {job.attempts} attempts: {failure.text}")
     delay = failure.retry_after if failure.retry_after is not None else backoff(job.attempts)
-    raise RetryLater(failure.text, delay=delay)
-
-
-def _record_failure(runtime: WorkerRuntime, job: Job, message_id: int, account_id: int,
-                    code: str | None, text: str) -> None:
-    with unit_of_work(runtime.factory) as session:
-        message = _load(session, message_id, account_id)
-        apply_status(session, message, DeliveryStatus.FAILED, error_code=code, error_text=text)
-        finish(session, job.id)
-
-
-def _load(session: Session, message_id: int, account_id: int, *options: Any) -> Message:
-    return get_scoped(session, Message, message_id, account_id, *options)
-
-
-def message_conversation(session: Session, message: Message) -> Conversation:
-    """With its inbox and contact joined in (one query) and the contact's identities."""
-    return get_scoped(
-        session, Conversation, message.conversation_id, message.account_id,
-        joinedload(Conversation.inbox),
-        joinedload(Conversation.contact).selectinload(Contact.identities),
-    )
+    return Retry(delivery, failure.code, failure.text, delay)
 
 
 def _outbound(message: Message, conversation: Conversation,

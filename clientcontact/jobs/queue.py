@@ -16,6 +16,8 @@ from clientcontact.db.base import utcnow
 from clientcontact.db.scope import after_commit
 from clientcontact.jobs.models import Job
 
+_jobs = Job.__table__
+
 
 def enqueue(session: Session, kind: str, payload: dict[str, Any], *, account_id: int | None,
             key: str | None = None, run_after: datetime | None = None) -> Job | None:
@@ -34,38 +36,50 @@ def enqueue(session: Session, kind: str, payload: dict[str, Any], *, account_id:
 
 def claim(session: Session, *, limit: int, lease_seconds: int,
           now: datetime | None = None) -> list[Job]:
-    """Lease up to `limit` due jobs. The caller commits right away: a claim is its own
-    short transaction, so a slow send never holds a row lock."""
+    """Lease up to `limit` due jobs in one statement. The caller commits right away: a claim
+    is its own short transaction, so a slow send never holds a row lock."""
     now = now or utcnow()
-    due = (select(Job.id)
-           .where(Job.run_after <= now,
-                  or_(Job.lease_expires_at.is_(None), Job.lease_expires_at < now))
+    free = or_(Job.lease_expires_at.is_(None), Job.lease_expires_at < now)
+    due = (select(Job.id).where(Job.run_after <= now, free)
            .order_by(Job.run_after, Job.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    ids = list(session.scalars(due))
-    if not ids:
-        return []
-    # The lease condition is checked again in the UPDATE itself, so even without row locks
+    # The lease condition is checked again by the UPDATE itself, so even without row locks
     # (SQLite) two claimers cannot both win the same job.
     claimed = session.scalars(
-        update(Job)
-        .where(Job.id.in_(ids),
-               or_(Job.lease_expires_at.is_(None), Job.lease_expires_at < now))
+        update(Job).where(Job.id.in_(due.scalar_subquery()), free)
         .values(lease_expires_at=now + timedelta(seconds=lease_seconds),
                 attempts=Job.attempts + 1)
-        .returning(Job.id)
+        .returning(Job)
+        .execution_options(synchronize_session=False)
     ).all()
-    return list(session.scalars(select(Job).where(Job.id.in_(claimed)).order_by(Job.id)
-                                .execution_options(populate_existing=True)))
+    return sorted(claimed, key=lambda job: job.id)
 
 
-def finish(session: Session, job_id: int) -> None:
-    session.execute(delete(Job).where(Job.id == job_id))
+def finish(session: Session, *job_ids: int) -> None:
+    """Delete done jobs; the caller commits this together with the work's outcome."""
+    if job_ids:
+        session.execute(delete(_jobs).where(_jobs.c.id.in_(job_ids)))
+
+
+def may_start(job: Job, *, lease_seconds: int, now: datetime | None = None) -> bool:
+    """A claimed job starts only while at least half its lease remains, so that it ends (a
+    send within its deadline) before another worker may take it over. A long batch is safe."""
+    left = job.lease_expires_at - (now or utcnow()) if job.lease_expires_at else timedelta()
+    return left >= timedelta(seconds=lease_seconds / 2)
+
+
+def release(session: Session, *job_ids: int) -> None:
+    """Give back leased jobs that were not started: due again at once, the attempt uncounted."""
+    if job_ids:
+        session.execute(update(_jobs)
+                        .where(_jobs.c.id.in_(job_ids), _jobs.c.lease_expires_at.is_not(None))
+                        .values(lease_expires_at=None, attempts=_jobs.c.attempts - 1))
 
 
 def retry_later(session: Session, job_id: int, *, delay: float, error: str) -> None:
-    session.execute(update(Job).where(Job.id == job_id).values(
-        run_after=utcnow() + timedelta(seconds=delay), lease_expires_at=None,
-        last_error=error[:2000]))
-
+    """Release a leased job to run again after `delay`. A job already finished or released
+    is left as it is, so settling a job twice never undoes the first outcome."""
+    session.execute(update(Job).where(Job.id == job_id, Job.lease_expires_at.is_not(None))
+                    .values(run_after=utcnow() + timedelta(seconds=delay),
+                            lease_expires_at=None, last_error=error[:2000]))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from clientcontact.delivery.sending import send_message
+from clientcontact.delivery.sending import send_messages
 from clientcontact.ingest.jobs import handle_inbound
-from clientcontact.jobs.runner import Handler
+from clientcontact.jobs.runner import BatchHandler, Handler
 
 HANDLERS: dict[str, Handler] = {
-    "delivery.send": send_message,
     "ingest.handle": handle_inbound,
+}
+# Kinds worked a claimed batch at a time (a few statements per batch, not per job).
+BATCH_HANDLERS: dict[str, BatchHandler] = {
+    "delivery.send": send_messages,
 }

@@ -18,7 +18,10 @@ from sqlalchemy import select, update
 from clientcontact.channels.base import ChannelKind
 from clientcontact.contacts.models import ContactIdentity
 from clientcontact.db.base import utcnow
+from clientcontact.db.scope import unit_of_work
+from clientcontact.delivery.sending import send_messages
 from clientcontact.jobs.models import Job
+from clientcontact.jobs.queue import claim
 from tests.builders import Thread, customer_writes
 from tests.delivery.providers import (
     INBOX_NUMBER,
@@ -344,3 +347,52 @@ def channel_status(pipeline: Pipeline) -> dict[str, Any]:
     [inbox] = [s for s in response.json() if s["provider"] == pipeline.provider.name
                and s["channel"] == pipeline.provider.channel]
     return inbox
+
+
+@pytest.mark.parametrize("pipeline", cases("sendgrid"), indirect=True)
+def test_one_batch_records_a_send_a_retry_and_a_refusal_each_as_itself(
+        pipeline: Pipeline) -> None:
+    """Three replies claimed and sent together: the provider accepts one, is briefly down for
+    another and refuses the third. Each ends as the agent expects, whatever the order."""
+    pipeline.provider.transient.script(pipeline.fake)
+    pipeline.provider.permanent.script(pipeline.fake)
+    queued = [pipeline.reply(pipeline.customer_writes(), f"Update {n}") for n in range(3)]
+
+    pipeline.api.run_worker()
+
+    messages = [pipeline.message(m["id"]) for m in queued]
+    assert sorted(m["status"] for m in messages) == ["failed", "queued", "sent"]
+    [waiting] = [m for m in messages if m["status"] == "queued"]
+    assert waiting["error_text"].startswith("retrying:")
+    [failed] = [m for m in messages if m["status"] == "failed"]
+    assert failed["error_code"] == pipeline.provider.permanent.code
+    assert len(pipeline.accepted()) == 1
+    with pipeline.api.session() as session:  # only the retry is left, waiting its backoff
+        [job] = session.scalars(select(Job)).all()
+    assert job.payload["message_id"] == waiting["id"] and pipeline.next_run_in() > 0
+
+
+@pytest.mark.parametrize("pipeline", cases("sendgrid"), indirect=True)
+def test_a_reply_whose_lease_ran_short_is_not_sent_late_but_once_in_the_next_round(
+        pipeline: Pipeline) -> None:
+    """A batch held up behind a slow provider must not send after its lease could have passed
+    to another worker: what is left goes back to the queue, untried, and is sent once."""
+    queued = pipeline.reply(pipeline.customer_writes())
+    runtime = pipeline.api.server.runtime.runner.runtime
+    lease = runtime.settings.delivery_lease_seconds
+    claimed_at = utcnow() - timedelta(seconds=lease * 0.6)  # long ago: little lease is left
+    with unit_of_work(runtime.factory) as session:
+        session.execute(update(Job).values(run_after=claimed_at))
+        [job] = claim(session, limit=5, lease_seconds=lease, now=claimed_at)
+
+    send_messages([job], runtime)
+
+    assert pipeline.delivered() == []
+    with pipeline.api.session() as session:
+        [job] = session.scalars(select(Job)).all()
+    assert job.attempts == 0 and job.lease_expires_at is None
+
+    pipeline.api.run_worker()
+
+    assert pipeline.message(queued["id"])["status"] == "sent"
+    assert len(pipeline.delivered()) == 1
