@@ -1,7 +1,8 @@
-"""Inbound webhooks: signed Twilio SMS webhooks on loopback with 32 concurrent connections,
-through the real `clientcontact serve` (accepted requests/s, p50/p99) and then `clientcontact
-worker` processes (end-to-end rate until every message is in its conversation), beside the
-limit measured in the same run: a minimal Starlette app, served by uvicorn the same way, that
+"""Inbound webhooks: signed Twilio SMS webhooks on loopback with 32 concurrent connections
+(sent by wrk, the C load generator, with bench/inbound.lua: `apt-get install wrk`), through
+the real `clientcontact serve` (accepted requests/s, p50/p99) and then `clientcontact worker`
+processes (end-to-end rate until every message is in its conversation), beside the limit
+measured in the same run: a minimal Starlette app, served by uvicorn the same way, that
 only parses the form and inserts one row into a one-table database on the same engine.
 
     .venv/bin/python -m bench.inbound                          # SQLite
@@ -16,12 +17,11 @@ Last, the .eml corpora in ../shared/corpora are parsed and routed into a SQLite 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import random
+import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -71,25 +71,26 @@ PATH = "/api/webhooks/sms/twilio"
 SECRET = "bench-secret"
 REPO = Path(__file__).resolve().parents[1]
 CORPORA = REPO.parent / "shared" / "corpora"
+WRK_SCRIPT = Path(__file__).with_name("inbound.lua")
 
 
 @dataclass(frozen=True)
 class Load:
+    """What wrk measured: every request once, 2xx counted as accepted."""
+
     label: str
     sent: int
     accepted: int
-    refused: int
     seconds: float
-    latencies_ms: list[float]
-    started_at: float  # time.time() of the first request
+    p50_ms: float
+    p99_ms: float
+    started_at: float  # time.time() just before wrk started
     distinct: int  # distinct MessageSids among them
+    statuses: dict[str, int]  # answers by HTTP status, e.g. {"status_200": 3150}
 
     @property
     def per_second(self) -> float:
         return self.accepted / self.seconds
-
-    def quantile(self, q: float) -> float:
-        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[q - 1]
 
 
 def main() -> None:
@@ -106,6 +107,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.serve_limit:
         return serve_limit(args.serve_limit, args.port)
+    wrk_command()  # missing: say so now, not after the limit's run
     workers = args.workers or (1 if args.database == "sqlite" else 2)
     print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; {args.database}; "
           f"{args.requests} distinct MessageSids + {args.requests // DUPLICATE_EVERY} sent twice, "
@@ -147,42 +149,51 @@ def webhook_bodies(distinct: int) -> list[bytes]:
     return bodies
 
 
-async def _fire(url: str, bodies: list[bytes],
-                signed_url: str) -> tuple[list[float], int, float, float]:
-    requests = [(body, {"content-type": "application/x-www-form-urlencoded",
-                        "x-twilio-signature": twilio_signature(signed_url, body, AUTH_TOKEN)})
-                for body in bodies]  # signed before the clock starts
-    queue: asyncio.Queue[tuple[bytes, dict[str, str]]] = asyncio.Queue()
-    for request in requests:
-        queue.put_nowait(request)
-    latencies: list[float] = []
-    refused = 0
-    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-        await client.get(url.rsplit("/api/", 1)[0] + "/healthz")  # warm: DNS-free, pool ready
-
-        async def connection() -> None:
-            nonlocal refused
-            while not queue.empty():
-                body, headers = queue.get_nowait()
-                began = time.perf_counter()
-                response = await client.post(url, content=body, headers=headers)
-                latencies.append((time.perf_counter() - began) * 1000)
-                refused += response.status_code != 200
-
-        started_at = time.time()
-        began = time.perf_counter()
-        await asyncio.gather(*(connection() for _ in range(CONNECTIONS)))
-        seconds = time.perf_counter() - began
-    return latencies, refused, seconds, started_at
+def wrk_command() -> str:
+    """The wrk binary; the bench installs nothing itself."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("bench.inbound needs wrk, the C load generator: apt-get install wrk")
+    return wrk
 
 
-def fire(label: str, url: str, bodies: list[bytes], signed_url: str) -> Load:
-    latencies, refused, seconds, started_at = asyncio.run(_fire(url, bodies, signed_url))
-    print(f"{label}: {len(bodies) - refused} of {len(bodies)} accepted in {seconds:.2f} s",
-          flush=True)
-    return Load(label, len(bodies), len(bodies) - refused, refused, seconds, latencies,
-                started_at, len(set(bodies)))
+def write_requests(path: Path, bodies: list[bytes], signed_url: str) -> None:
+    """One request a line for bench/inbound.lua: its X-Twilio-Signature, a space, the body.
+    Signed here, before the clock starts."""
+    with path.open("w") as out:
+        for body in bodies:
+            out.write(f"{twilio_signature(signed_url, body, AUTH_TOKEN)} {body.decode()}\n")
+
+
+def fire(label: str, url: str, bodies: list[bytes], signed_url: str, directory: str) -> Load:
+    """Send every body once, in order, over CONNECTIONS connections with wrk (one thread: the
+    generator needs a few percent of a core, leaving the machine to the app measured)."""
+    requests = Path(directory, "requests.txt")
+    write_requests(requests, bodies, signed_url)
+    httpx.get(url.rsplit("/api/", 1)[0] + "/healthz")  # the app answers before the clock starts
+    started_at = time.time()
+    run = subprocess.run(
+        [wrk_command(), "-t1", f"-c{CONNECTIONS}", "-d300s", "--timeout", "60s",
+         "-s", str(WRK_SCRIPT), url, "--", str(requests)],
+        capture_output=True, text=True, check=True)
+    result = _wrk_result(run.stdout)
+    load = Load(label, len(bodies), result.get("status_200", 0), result["duration_us"] / 1e6,
+                result["p50_us"] / 1000, result["p99_us"] / 1000, started_at, len(set(bodies)),
+                {key: count for key, count in result.items() if key.startswith("status_")})
+    errors = {key: result[key] for key in ("extra", "connect_errors", "read_errors",
+                                           "write_errors", "timeouts") if result[key]}
+    print(f"{label}: {load.accepted} of {len(bodies)} accepted in {load.seconds:.2f} s; "
+          f"answers {load.statuses}" + (f"; wrk errors {errors}" if errors else ""), flush=True)
+    return load
+
+
+def _wrk_result(output: str) -> dict[str, int]:
+    """The `wrk-result key=value …` line bench/inbound.lua prints when the run is done."""
+    for line in output.splitlines():
+        if line.startswith("wrk-result "):
+            return {key: int(value) for key, value in
+                    (field.split("=", 1) for field in line.split()[1:])}
+    raise RuntimeError(f"wrk printed no result line:\n{output}")
 
 
 # The limit: parse the form, insert one row --------------------------------------------------
@@ -246,7 +257,7 @@ def limit_run(database: str, bodies: list[bytes]) -> tuple[Load, tuple[int, int]
                       "--port", str(port)], dict(os.environ), directory, "limit"):
             base = f"http://127.0.0.1:{port}"
             wait_for(base + "/healthz")
-            load = fire("limit app", base + PATH, bodies, base + PATH)
+            load = fire("limit app", base + PATH, bodies, base + PATH, directory)
         with engine.connect() as connection:
             rows = connection.execute(select(func.count(),
                                              func.count(LIMIT_TABLE.c.message_sid.distinct())
@@ -273,7 +284,7 @@ def our_run(database: str, bodies: list[bytes],
         with process([sys.executable, "-m", "clientcontact.cli", "serve", "--port", str(port)],
                      env, data_dir, "serve"):
             wait_for(base + "/healthz")
-            load = fire("clientcontact serve", base + PATH, bodies, base + PATH)
+            load = fire("clientcontact serve", base + PATH, bodies, base + PATH, data_dir)
             workers_at = time.time()
             distinct = len(set(bodies))
             with ExitStack() as stack:
@@ -445,11 +456,11 @@ def table(database: str, workers: int, limit: Load, ours: Load,
     return "\n".join([
         f"| {database}, {CONNECTIONS} connections | req/s | p50 ms | p99 ms | ratio |",
         "|---|---:|---:|---:|---:|",
-        f"| limit: parse + insert one row | {limit.per_second:.0f} | {limit.quantile(50):.1f} | "
-        f"{limit.quantile(99):.1f} | |",
+        f"| limit: parse + insert one row | {limit.per_second:.0f} | {limit.p50_ms:.1f} | "
+        f"{limit.p99_ms:.1f} | |",
         f"| limit, messages stored/s | {limit_rate:.0f} | | | |",
         f"| (a) `clientcontact serve`, accepted | {ours.per_second:.0f} | "
-        f"{ours.quantile(50):.1f} | {ours.quantile(99):.1f} | "
+        f"{ours.p50_ms:.1f} | {ours.p99_ms:.1f} | "
         f"**{ours.per_second / limit.per_second:.2f} x limit** |",
         f"| (b) end to end, {workers} worker(s), messages/s | {rate:.0f} | | | "
         f"**{rate / limit_rate:.2f} x limit** |",

@@ -46,10 +46,6 @@ MAX_ATTEMPTS = 3  # then the row waits, failed and listed, for replay-inbound
 ERROR_LENGTH = 4000
 
 
-def job_key(event_id: int) -> str:
-    return f"{KIND}:{event_id}"
-
-
 @dataclass(frozen=True)
 class Outcome:
     event_id: int

@@ -7,8 +7,10 @@ retry, or the same request arriving twice at once, finds the key taken and store
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from clientcontact.channels.base import RawRequest
@@ -17,26 +19,49 @@ from clientcontact.inboxes.models import Inbox
 from clientcontact.ingest.models import InboundEventRow
 
 EXTERNAL_ID_LENGTH = 255
+# The INSERT that can skip a taken key, per database.
+INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+@dataclass(frozen=True)
+class RawEvent:
+    """A verified provider request, ready to store for its inbox."""
+
+    inbox: Inbox
+    endpoint: str
+    external_id: str
+    request: RawRequest
 
 
 def store_raw(session: Session, inbox: Inbox, endpoint: str, external_id: str,
-              request: RawRequest) -> InboundEventRow | None:
-    """The new row, or None when this key is already stored: callers must not enqueue then.
+              request: RawRequest) -> int | None:
+    """The new row's id, or None when this key is already stored: callers must not enqueue then."""
+    new = store_raw_many(session, [RawEvent(inbox, endpoint, external_id, request)])
+    return new[0][0] if new else None
 
-    The insert runs in a SAVEPOINT so a concurrent twin's unique violation rolls back only
-    this insert, never the caller's transaction.
+
+def store_raw_many(session: Session, events: Sequence[RawEvent]) -> list[tuple[int, int]]:
+    """(id, account id) of each new row; an event whose key is already stored, or appears
+    earlier in `events`, adds none.
+
+    One `INSERT … ON CONFLICT DO NOTHING`: a concurrent twin finds the key taken and inserts
+    nothing, without an error that would roll back the caller's transaction.
     """
-    row = InboundEventRow(
-        account_id=inbox.account_id, inbox_id=inbox.id, endpoint=endpoint,
-        external_id=storable_id(external_id), method=request.method, url=request.url,
-        headers={name.lower(): value for name, value in request.headers.items()},
-        body=request.body, received_at=request.received_at or utcnow())
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return None
-    return row
+    insert = INSERTS[session.get_bind().dialect.name](InboundEventRow)
+    rows = session.execute(insert.values([_values(event) for event in events])
+                           .on_conflict_do_nothing()
+                           .returning(InboundEventRow.id, InboundEventRow.account_id))
+    return [(event_id, account_id) for event_id, account_id in rows]
+
+
+def _values(event: RawEvent) -> dict[str, object]:
+    request = event.request
+    return {
+        "account_id": event.inbox.account_id, "inbox_id": event.inbox.id,
+        "endpoint": event.endpoint, "external_id": storable_id(event.external_id),
+        "method": request.method, "url": request.url,
+        "headers": {name.lower(): value for name, value in request.headers.items()},
+        "body": request.body, "received_at": request.received_at or utcnow()}
 
 
 def storable_id(external_id: str) -> str:

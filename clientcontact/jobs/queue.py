@@ -6,10 +6,11 @@ number of machines never take the same job; the lease makes a dead worker's job 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from clientcontact.db.base import utcnow
@@ -28,10 +29,28 @@ def enqueue(session: Session, kind: str, payload: dict[str, Any], *, account_id:
               run_after=run_after or utcnow())
     session.add(job)
     session.flush()
+    _wake_worker_after_commit(session)
+    return job
+
+
+def enqueue_many(session: Session, kind: str,
+                 jobs: Sequence[tuple[dict[str, Any], int | None]]) -> None:
+    """Add one job per (payload, account id) in one INSERT, in the caller's transaction: a
+    burst of work stays one job each, so several workers can share it."""
+    if not jobs:
+        return
+    now = utcnow()
+    session.execute(insert(_jobs), [
+        {"kind": kind, "payload": payload, "account_id": account_id, "run_after": now,
+         "attempts": 0, "created_at": now} for payload, account_id in jobs])
+    _wake_worker_after_commit(session)
+
+
+def _wake_worker_after_commit(session: Session) -> None:
+    """An in-process worker starts on new work at once instead of at its next poll."""
     wake = session.info.get("wake_worker")
     if wake is not None:
         after_commit(session, wake)
-    return job
 
 
 def claim(session: Session, *, limit: int, lease_seconds: int,

@@ -16,21 +16,27 @@ What a provider is answered, and whether it will try again:
 
 Parsing never happens in the request: a provider is never made to retry a payload it sent
 correctly because of our bug.
+
+Taking a webhook is cheap, because providers send many at once: the whole intake is one trip
+to the threadpool, the inbox's receiver comes from the process's adapter cache (rebuilt when
+the inbox's credentials change), and webhooks arriving together are stored together, in one
+transaction (ingest/group_commit.py), before any of them is answered.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import State
 
-from clientcontact.api.deps import AppRuntime
 from clientcontact.channels.base import RawRequest, Receiver, Recipient
-from clientcontact.channels.registry import AdapterContext, adapter_for
 from clientcontact.db.base import utcnow
+from clientcontact.db.scope import unit_of_work
 from clientcontact.errors import (
     BadPayload,
     BadRequest,
@@ -40,38 +46,59 @@ from clientcontact.errors import (
 )
 from clientcontact.inboxes.models import Inbox
 from clientcontact.inboxes.service import inbox_for_recipient, normalize_address
-from clientcontact.ingest.jobs import KIND, job_key
-from clientcontact.ingest.store import body_digest, store_raw
-from clientcontact.jobs.queue import enqueue
+from clientcontact.ingest.group_commit import GroupCommit
+from clientcontact.ingest.store import RawEvent, body_digest
+from clientcontact.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+InboxFinder = Callable[[Session], Inbox]
 
-async def read_provider_request(request: Request, runtime: AppRuntime) -> RawRequest:
+
+@dataclass(frozen=True)
+class ProviderCall:
+    """A provider's request and the process it reached."""
+
+    runtime: Runtime
+    group_commit: GroupCommit
+    request: RawRequest
+
+
+async def read_provider_call(request: Request) -> ProviderCall:
     """The request as the provider sent it, with the public URL it called (PUBLIC_URL + path +
-    query): Twilio signs that URL, not the one a proxy hands us."""
+    query): Twilio signs that URL, not the one a proxy hands us. Async and free of other
+    dependencies, so reading it costs no trip to the threadpool."""
+    runtime: Runtime = request.app.state.runtime
     body = await request.body()  # RequestContext has already refused oversized bodies
     query = request.url.query
     url = runtime.settings.public_url + request.url.path + (f"?{query}" if query else "")
-    return RawRequest(request.method, url, dict(request.headers), body, utcnow())
+    return ProviderCall(runtime, _group_commit(request.app.state, runtime),
+                        RawRequest(request.method, url, dict(request.headers), body, utcnow()))
 
 
-ProviderRequest = Annotated[RawRequest, Depends(read_provider_request)]
+def _group_commit(state: State, runtime: Runtime) -> GroupCommit:
+    """The app's one GroupCommit, made on its first webhook (on the event loop: no race)."""
+    if not hasattr(state, "group_commit"):
+        state.group_commit = GroupCommit(runtime.factory)
+    return state.group_commit
 
 
-def accept(session: Session, adapters: AdapterContext, inbox: Inbox, endpoint: str,
-           request: RawRequest) -> Response:
-    """Verify with this inbox's own secret, store once, enqueue handling, acknowledge."""
-    receiver = _receiver(inbox, endpoint, adapters)
+ProviderRequest = Annotated[ProviderCall, Depends(read_provider_call)]
+
+
+def accept(call: ProviderCall, find_inbox: InboxFinder, endpoint: str) -> Response:
+    """Find the inbox, verify with its own secret, store once with its handling job,
+    acknowledge. The provider is answered only once the event is committed."""
+    request = call.request
+    with unit_of_work(call.runtime.factory) as session:
+        inbox = find_inbox(session)
+    receiver = _receiver(call.runtime, inbox, endpoint)
     try:
         receiver.verify(request)
     except Unauthenticated as exc:
         log.warning("refused %s webhook for inbox %s: %s", endpoint, inbox.id, exc.message)
         raise
-    row = store_raw(session, inbox, endpoint, _external_id(receiver, request), request)
-    if row is not None:
-        enqueue(session, KIND, {"event_id": row.id}, account_id=inbox.account_id,
-                key=job_key(row.id))
+    call.group_commit.store(RawEvent(inbox, endpoint, _external_id(receiver, request), request))
     ack = receiver.acknowledge([])
     return Response(ack.body, ack.status_code, media_type=ack.media_type)
 
@@ -90,17 +117,17 @@ def inbox_for(session: Session, provider: str, recipient: Recipient) -> Inbox:
                    f"{', '.join(recipient.addresses) or 'an address this request names'}")
 
 
-def accept_shared(session: Session, adapters: AdapterContext, provider: str,
-                  recipient: Callable[[RawRequest], Recipient], request: RawRequest) -> Response:
+def accept_shared(call: ProviderCall, provider: str,
+                  recipient: Callable[[RawRequest], Recipient]) -> Response:
     """A shared path: find the inbox from the payload (unverified), then verify with it."""
-    inbox = inbox_for(session, provider, recipient(request))
-    return accept(session, adapters, inbox, "inbound", request)
+    named = recipient(call.request)
+    return accept(call, lambda session: inbox_for(session, provider, named), "inbound")
 
 
-def _receiver(inbox: Inbox, endpoint: str, adapters: AdapterContext) -> Receiver:
+def _receiver(runtime: Runtime, inbox: Inbox, endpoint: str) -> Receiver:
     """An inbox without the secret to verify a webhook has no such webhook: never accept-all."""
     try:
-        receiver = adapter_for(inbox, adapters).receivers.get(endpoint)
+        receiver = runtime.adapter(inbox).receivers.get(endpoint)
     except ConfigurationError as exc:
         log.warning("webhook for inbox %s is not configured: %s", inbox.id, exc)
         receiver = None

@@ -1,4 +1,4 @@
-"""HTTP routes providers call. Each is thin: find the inbox, then `intake.accept` reads,
+"""HTTP routes providers call. Each is thin: say how to find the inbox, then `intake.accept`
 verifies, stores raw, enqueues and acknowledges (see intake.py for which failures answer 2xx).
 
 Per-inbox URLs carry the inbox's public key; the paths existing users know find the inbox from
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from clientcontact.api.deps import AppRuntime, DbSession
 from clientcontact.channels.sendgrid.inbound_parse import SendGridInboundParse
 from clientcontact.channels.ses.notifications import SesInbound
 from clientcontact.channels.twilio.inbound import TwilioInbound
@@ -21,32 +20,26 @@ router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
 
 @router.post("/inboxes/{public_key}/{endpoint}")
-def inbox_webhook(public_key: str, endpoint: str, request: ProviderRequest, session: DbSession,
-                  runtime: AppRuntime) -> Response:
+def inbox_webhook(public_key: str, endpoint: str, call: ProviderRequest) -> Response:
     """`endpoint` is `inbound` (customers' messages) or `status` (our messages' statuses)."""
-    inbox = inbox_for_public_key(session, public_key)
-    return accept(session, runtime.adapters, inbox, endpoint, request)
+    return accept(call, lambda session: inbox_for_public_key(session, public_key), endpoint)
 
 
 @router.post("/email/sendgrid")
-def sendgrid_inbound_parse(request: ProviderRequest, session: DbSession,
-                           runtime: AppRuntime) -> Response:
+def sendgrid_inbound_parse(call: ProviderRequest) -> Response:
     """Inbound Parse; the inbox is the SMTP envelope's recipient."""
-    return accept_shared(session, runtime.adapters, "sendgrid", SendGridInboundParse.recipient,
-                         request)
+    return accept_shared(call, "sendgrid", SendGridInboundParse.recipient)
 
 
 @router.post("/email/ses")
-def ses_notifications(request: ProviderRequest, session: DbSession,
-                      runtime: AppRuntime) -> Response:
+def ses_notifications(call: ProviderRequest) -> Response:
     """SNS: received mail finds its inbox by recipient, a bounce or delivery by our sender.
     Subscription confirmations go to the inbox's own URL, which is unambiguous."""
-    return accept_shared(session, runtime.adapters, "ses", SesInbound.recipient, request)
+    return accept_shared(call, "ses", SesInbound.recipient)
 
 
 @router.post("/sms/twilio")
-def twilio_messages(request: ProviderRequest, session: DbSession,
-                    runtime: AppRuntime) -> Response:
+def twilio_messages(call: ProviderRequest) -> Response:
     """SMS, MMS and WhatsApp (a `whatsapp:` number means the WhatsApp inbox); also takes
     status callbacks, found by our number in `From`."""
-    return accept_shared(session, runtime.adapters, "twilio", TwilioInbound.recipient, request)
+    return accept_shared(call, "twilio", TwilioInbound.recipient)

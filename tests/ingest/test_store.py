@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from clientcontact.channels.base import ChannelKind, RawRequest
 from clientcontact.inboxes.models import Inbox
+from clientcontact.ingest.group_commit import GroupCommit
+from clientcontact.ingest.jobs import KIND
 from clientcontact.ingest.models import InboundEventRow
-from clientcontact.ingest.store import raw_request, storable_id, store_raw
+from clientcontact.ingest.store import RawEvent, raw_request, storable_id, store_raw
+from clientcontact.jobs.models import Job
 from tests.builders import inbox_id
 from tests.harness import Api
 from tests.signing import RECEIVED_AT
@@ -20,9 +26,8 @@ REQUEST = RawRequest("POST", "https://inbox.example.com/api/webhooks/sms/twilio?
 def test_a_stored_request_comes_back_exactly_as_received(api: Api) -> None:
     with api.session() as session:
         inbox = session.get_one(Inbox, inbox_id(api, api.alice, ChannelKind.SMS))
-        row = store_raw(session, inbox, "inbound", "SM1", REQUEST)
-        assert row is not None
-        event_id = row.id
+        event_id = store_raw(session, inbox, "inbound", "SM1", REQUEST)
+        assert event_id is not None
     with api.session() as session:
         stored = session.get_one(InboundEventRow, event_id)
         assert raw_request(stored) == RawRequest(
@@ -39,7 +44,7 @@ def test_the_same_key_again_stores_nothing_and_keeps_the_callers_work(api: Api) 
         second = store_raw(session, inbox, "inbound", "SM1", REQUEST)
         other_endpoint = store_raw(session, inbox, "status", "SM1", REQUEST)
         assert first is not None and second is None and other_endpoint is not None
-    with api.session() as session:  # the savepoint rolled back only the duplicate
+    with api.session() as session:  # the duplicate inserted nothing, the rest stayed
         assert session.scalar(select(func.count()).select_from(InboundEventRow)) == 2
 
 
@@ -48,3 +53,32 @@ def test_ids_a_column_cannot_hold_are_stored_as_digests() -> None:
     assert storable_id("x" * 300).startswith("sha256:")
     assert storable_id("bad\x00id").startswith("sha256:")
     assert storable_id("x" * 300) == storable_id("x" * 300)
+
+
+def test_webhooks_stored_together_each_land_once_and_a_bad_one_fails_alone(api: Api) -> None:
+    with api.session() as session:
+        inbox = session.get_one(Inbox, inbox_id(api, api.alice, ChannelKind.SMS))
+    gone = Inbox(id=inbox.id + 10_000, account_id=inbox.account_id)  # deleted meanwhile
+    events = [RawEvent(inbox, "inbound", f"SM{n % 6}", REQUEST) for n in range(12)]
+    events.append(RawEvent(gone, "inbound", "SMgone", REQUEST))
+    writer = GroupCommit(api.server.runtime.factory)
+    failed: list[str] = []
+
+    def store(event: RawEvent) -> None:
+        try:
+            writer.store(event)
+        except IntegrityError:
+            failed.append(event.external_id)
+
+    threads = [threading.Thread(target=store, args=(event,)) for event in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failed == ["SMgone"]
+    with api.session() as session:
+        stored = session.execute(select(InboundEventRow.id, InboundEventRow.external_id)).all()
+        jobs = session.scalars(select(Job.payload).where(Job.kind == KIND)).all()
+    assert sorted(external_id for _, external_id in stored) == [f"SM{n}" for n in range(6)]
+    queued = [payload["event_id"] for payload in jobs]
+    assert sorted(queued) == sorted(event_id for event_id, _ in stored)  # each handled once

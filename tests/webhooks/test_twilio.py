@@ -11,9 +11,11 @@ import pytest
 from clientcontact.channels.base import ChannelKind
 from clientcontact.channels.twilio.inbound import EMPTY_TWIML
 from clientcontact.conversations.models import Attachment, Message
+from clientcontact.inboxes.models import Inbox
 from clientcontact.ingest.models import InboundEventRow
 from tests.fakes.scripted import ReceivedRequest, Reply, ScriptedServer
 from tests.harness import Api
+from tests.signing import load_fixture, twilio_signature
 from tests.webhooks.providers import (
     TWILIO_SID,
     TWILIO_TOKEN,
@@ -129,6 +131,23 @@ class TestSignatures:
                                signature=genuine["x-twilio-signature"])
         assert response.status_code == 401
         assert count(api, InboundEventRow) == 1  # only the genuine one
+
+
+    def test_after_the_auth_token_changes_only_the_new_token_is_trusted(self, api: Api) -> None:
+        sms = twilio_inbox(api)
+        assert post_twilio(api, SHARED, "sms_inbound__plain").status_code == 200  # now cached
+        new_token = "abcdefabcdefabcdefabcdefabcdefab"
+        with api.session() as session:
+            inbox = session.get_one(Inbox, sms.id)
+            inbox.credentials_encrypted = api.server.runtime.adapters.box.seal(
+                {"account_sid": TWILIO_SID, "auth_token": new_token})
+        fixture = load_fixture("twilio", "sms_inbound__plain")
+        body = fixture.body.replace(b"SM1f0e8ae6", b"SM2f0e8ae6")  # another message
+        old = post_twilio(api, SHARED, "sms_inbound__plain", body=body)
+        signed = twilio_signature(api.settings.public_url + SHARED, body, new_token)
+        new = post_twilio(api, SHARED, "sms_inbound__plain", body=body, signature=signed)
+        assert (old.status_code, new.status_code) == (401, 200)
+        assert count(api, InboundEventRow) == 2
 
 
 class TestIdempotency:
