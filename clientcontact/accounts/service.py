@@ -105,7 +105,7 @@ def actor_from_login_session(session: Session, token: str) -> Actor:
 def accounts_of(session: Session, agent_id: int) -> list[Account]:
     """Every account the agent works in, by name: what the account switcher offers."""
     return list(session.scalars(
-        select(Account).join(Membership, Membership.account_id == Account.id)
+        select(Account).join(Membership)  # on the membership's foreign key
         .where(Membership.agent_id == agent_id).order_by(Account.name)))
 
 
