@@ -33,13 +33,6 @@ class RawEvent:
     request: RawRequest
 
 
-def store_raw(session: Session, inbox: Inbox, endpoint: str, external_id: str,
-              request: RawRequest) -> int | None:
-    """The new row's id, or None when this key is already stored: callers must not enqueue then."""
-    new = store_raw_many(session, [RawEvent(inbox, endpoint, external_id, request)])
-    return new[0][0] if new else None
-
-
 def store_raw_many(session: Session, events: Sequence[RawEvent]) -> list[tuple[int, int]]:
     """(id, account id) of each new row; an event whose key is already stored, or appears
     earlier in `events`, adds none.

@@ -6,13 +6,14 @@ import threading
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from clientcontact.channels.base import ChannelKind, RawRequest
 from clientcontact.inboxes.models import Inbox
 from clientcontact.ingest.group_commit import GroupCommit
 from clientcontact.ingest.jobs import KIND
 from clientcontact.ingest.models import InboundEventRow
-from clientcontact.ingest.store import RawEvent, raw_request, storable_id, store_raw
+from clientcontact.ingest.store import RawEvent, raw_request, storable_id, store_raw_many
 from clientcontact.jobs.models import Job
 from tests.builders import inbox_id
 from tests.harness import Api
@@ -21,6 +22,13 @@ from tests.signing import RECEIVED_AT
 REQUEST = RawRequest("POST", "https://inbox.example.com/api/webhooks/sms/twilio?x=1",
                      {"Content-Type": "application/x-www-form-urlencoded"},
                      b"MessageSid=SM1&Body=hi", RECEIVED_AT)
+
+
+def store_raw(session: Session, inbox: Inbox, endpoint: str, external_id: str,
+              request: RawRequest) -> int | None:
+    """One event: its new row's id, or None when its key is already stored."""
+    new = store_raw_many(session, [RawEvent(inbox, endpoint, external_id, request)])
+    return new[0][0] if new else None
 
 
 def test_a_stored_request_comes_back_exactly_as_received(api: Api) -> None:
