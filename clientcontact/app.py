@@ -25,8 +25,10 @@ from clientcontact.api.errors import RequestContext, install_error_handlers
 from clientcontact.runtime import Runtime, build_runtime
 from clientcontact.settings import Settings
 from clientcontact.webhooks import routes as webhooks
+from clientcontact.webhooks.intake import Intake
 
 ROUTERS = [
+    webhooks.router,  # providers' callbacks at /api/webhooks: first, the busiest to match
     health.router,
     auth.router,
     contacts.router,
@@ -38,7 +40,6 @@ ROUTERS = [
     tags.router,
     dev.router,
     inbound_events.router,
-    webhooks.router,  # providers' callbacks at /api/webhooks
     web.router,  # the agent UI at /
 ]
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     """Build the app; the in-process worker runs only if the settings ask for it."""
     settings.check_providers()
     runtime = runtime or build_runtime(settings)
+    intake = Intake(runtime)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -56,10 +58,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             yield
         finally:
             runtime.runner.stop()
+            intake.close()
 
     app = FastAPI(title="ClientContact", version="0.1.0", lifespan=lifespan,
                   description="One inbox for a business's email, SMS and WhatsApp conversations.")
     app.state.runtime = runtime
+    app.state.intake = intake
     for router in ROUTERS:
         app.include_router(router)
     install_error_handlers(app)

@@ -3,8 +3,9 @@ messages, anything unexpected is a logged 500 with a request id and never a stac
 
 from __future__ import annotations
 
+import itertools
 import logging
-import uuid
+import secrets
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,6 +18,13 @@ from clientcontact.errors import ClientContactError, PayloadTooLarge
 
 log = logging.getLogger("clientcontact.errors")
 REQUEST_ID_HEADER = "X-Request-ID"
+# Request ids: a random prefix per process and a counter, unique without a system call each.
+_PROCESS_PREFIX = secrets.token_hex(8)
+_request_numbers = itertools.count(1)
+
+
+def new_request_id() -> str:
+    return f"{_PROCESS_PREFIX}{next(_request_numbers):016x}"
 
 
 def request_id(request: Request) -> str:
@@ -82,7 +90,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or new_request_id()
         scope.setdefault("state", {})["request_id"] = rid
 
         exceeded = False

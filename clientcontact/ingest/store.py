@@ -21,6 +21,7 @@ from clientcontact.ingest.models import InboundEventRow
 EXTERNAL_ID_LENGTH = 255
 # The INSERT that can skip a taken key, per database.
 INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_EVENTS = InboundEventRow.__table__
 
 
 @dataclass(frozen=True)
@@ -37,13 +38,16 @@ def store_raw_many(session: Session, events: Sequence[RawEvent]) -> list[tuple[i
     """(id, account id) of each new row; an event whose key is already stored, or appears
     earlier in `events`, adds none.
 
-    One `INSERT … ON CONFLICT DO NOTHING`: a concurrent twin finds the key taken and inserts
-    nothing, without an error that would roll back the caller's transaction.
+    `INSERT … ON CONFLICT DO NOTHING`: a concurrent twin finds the key taken and inserts
+    nothing, without an error that would roll back the caller's transaction. Sent as one
+    statement with many rows, compiled once whatever the batch's size.
     """
-    insert = INSERTS[session.get_bind().dialect.name](InboundEventRow)
-    rows = session.execute(insert.values([_values(event) for event in events])
-                           .on_conflict_do_nothing()
-                           .returning(InboundEventRow.id, InboundEventRow.account_id))
+    if not events:
+        return []
+    insert = INSERTS[session.get_bind().dialect.name](_EVENTS)
+    rows = session.execute(insert.on_conflict_do_nothing()
+                           .returning(_EVENTS.c.id, _EVENTS.c.account_id),
+                           [_values(event) for event in events])
     return [(event_id, account_id) for event_id, account_id in rows]
 
 

@@ -1,4 +1,5 @@
-"""The steps every provider webhook takes: read → verify → store raw → enqueue → acknowledge.
+"""The steps every provider webhook takes: read → find the inbox → verify → store raw → enqueue
+→ acknowledge.
 
 What a provider is answered, and whether it will try again:
 
@@ -17,123 +18,170 @@ What a provider is answered, and whether it will try again:
 Parsing never happens in the request: a provider is never made to retry a payload it sent
 correctly because of our bug.
 
-Taking a webhook is cheap, because providers send many at once: the whole intake is one trip
-to the threadpool, the inbox's receiver comes from the process's adapter cache (rebuilt when
-the inbox's credentials change), and webhooks arriving together are stored together, in one
-transaction (ingest/group_commit.py), before any of them is answered.
+Taking a webhook is cheap, because providers send many at once. The request stays on the event
+loop: no threadpool thread per webhook. Webhooks arriving together are taken together by the
+process's one writer thread (ingest/group_commit.py): in one transaction it finds each inbox
+(once per batch for webhooks to the same one), verifies each request with its inbox's own
+secret, stores the genuine ones with their handling jobs and commits; only then is each
+answered. The inbox row is read fresh for every batch, so a changed secret counts at once, on
+every server. Verifying is local work, except that an SNS signing certificate may have to be
+fetched first: that happens in a thread before the request joins a batch, so a batch never
+waits on the network.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import State
+from starlette.concurrency import run_in_threadpool
 
-from clientcontact.channels.base import RawRequest, Receiver, Recipient
+from clientcontact.channels.base import Acknowledgement, RawRequest, Receiver, Recipient
 from clientcontact.db.base import utcnow
-from clientcontact.db.scope import unit_of_work
 from clientcontact.errors import (
     BadPayload,
     BadRequest,
+    ClientContactError,
     ConfigurationError,
     NotFound,
     Unauthenticated,
 )
 from clientcontact.inboxes.models import Inbox
-from clientcontact.inboxes.service import inbox_for_recipient, normalize_address
+from clientcontact.inboxes.service import (
+    inbox_for_public_key,
+    inbox_for_recipient,
+    normalize_address,
+)
 from clientcontact.ingest.group_commit import GroupCommit
-from clientcontact.ingest.store import RawEvent, body_digest
+from clientcontact.ingest.jobs import KIND
+from clientcontact.ingest.store import RawEvent, body_digest, store_raw_many
+from clientcontact.jobs.queue import enqueue_many
 from clientcontact.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-InboxFinder = Callable[[Session], Inbox]
+SNS_MESSAGE_TYPE = "x-amz-sns-message-type"  # SNS names its requests with this header
 
 
 @dataclass(frozen=True)
-class ProviderCall:
-    """A provider's request and the process it reached."""
+class ByPublicKey:
+    """A per-inbox webhook URL names its inbox by the public key in the path."""
 
-    runtime: Runtime
-    group_commit: GroupCommit
+    public_key: str
+
+    def find(self, session: Session) -> Inbox:
+        return inbox_for_public_key(session, self.public_key)
+
+
+@dataclass(frozen=True)
+class ByRecipient:
+    """A shared path names our address in the payload (unverified): the first candidate
+    address that is an inbox of this provider."""
+
+    provider: str
+    recipient: Recipient
+
+    def find(self, session: Session) -> Inbox:
+        for address in self.recipient.addresses:
+            channel = self.recipient.channel
+            try:
+                inbox = inbox_for_recipient(session, channel, normalize_address(channel, address))
+            except (BadRequest, NotFound):
+                continue
+            if inbox.provider == self.provider:
+                return inbox
+        raise NotFound(f"no {self.provider} {self.recipient.channel} inbox receives at "
+                       f"{', '.join(self.recipient.addresses) or 'an address this request names'}")
+
+
+InboxLocator = ByPublicKey | ByRecipient
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A provider's request, with how to find the inbox it is for and which webhook it is."""
+
+    locator: InboxLocator
+    endpoint: str
     request: RawRequest
 
 
-async def read_provider_call(request: Request) -> ProviderCall:
-    """The request as the provider sent it, with the public URL it called (PUBLIC_URL + path +
-    query): Twilio signs that URL, not the one a proxy hands us. Async and free of other
-    dependencies, so reading it costs no trip to the threadpool."""
-    runtime: Runtime = request.app.state.runtime
-    body = await request.body()  # RequestContext has already refused oversized bodies
-    query = request.url.query
-    url = runtime.settings.public_url + request.url.path + (f"?{query}" if query else "")
-    return ProviderCall(runtime, _group_commit(request.app.state, runtime),
-                        RawRequest(request.method, url, dict(request.headers), body, utcnow()))
+class Intake:
+    """The process's webhook intake: every provider's webhooks share its one writer."""
 
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._writer: GroupCommit[Arrival, Acknowledgement] = GroupCommit(
+            runtime.factory, self._take)
 
-def _group_commit(state: State, runtime: Runtime) -> GroupCommit:
-    """The app's one GroupCommit, made on its first webhook (on the event loop: no race)."""
-    if not hasattr(state, "group_commit"):
-        state.group_commit = GroupCommit(runtime.factory)
-    return state.group_commit
+    async def accept(self, arrival: Arrival) -> Response:
+        """Answered only once the event is committed (or found stored already)."""
+        if SNS_MESSAGE_TYPE in arrival.request.headers:
+            await run_in_threadpool(self.runtime.adapters.sns_verifier.prefetch,
+                                    arrival.request.body)
+        ack = await self._writer.submit(arrival)
+        return Response(ack.body, ack.status_code, media_type=ack.media_type)
 
+    def close(self) -> None:
+        self._writer.close()
 
-ProviderRequest = Annotated[ProviderCall, Depends(read_provider_call)]
+    def _take(self, session: Session,
+              arrivals: Sequence[Arrival]) -> list[Acknowledgement | Exception]:
+        """The writer's batch: each arrival verified with its inbox's secret, the genuine
+        ones stored with their jobs; the refused ones get their own error."""
+        inboxes: dict[InboxLocator, Inbox | ClientContactError] = {}
+        events: list[RawEvent] = []
+        answers: list[Acknowledgement | Exception] = []
+        for arrival in arrivals:
+            try:
+                inbox = _found(inboxes, arrival.locator, session)
+                receiver = self._verified_by(inbox, arrival)
+            except ClientContactError as refusal:
+                answers.append(refusal)
+                continue
+            events.append(RawEvent(inbox, arrival.endpoint,
+                                   _external_id(receiver, arrival.request), arrival.request))
+            answers.append(receiver.acknowledge([]))
+        new = store_raw_many(session, events) if events else []
+        enqueue_many(session, KIND, [({"event_id": event_id}, account_id)
+                                     for event_id, account_id in new])
+        return answers
 
-
-def accept(call: ProviderCall, find_inbox: InboxFinder, endpoint: str) -> Response:
-    """Find the inbox, verify with its own secret, store once with its handling job,
-    acknowledge. The provider is answered only once the event is committed."""
-    request = call.request
-    with unit_of_work(call.runtime.factory) as session:
-        inbox = find_inbox(session)
-    receiver = _receiver(call.runtime, inbox, endpoint)
-    try:
-        receiver.verify(request)
-    except Unauthenticated as exc:
-        log.warning("refused %s webhook for inbox %s: %s", endpoint, inbox.id, exc.message)
-        raise
-    call.group_commit.store(RawEvent(inbox, endpoint, _external_id(receiver, request), request))
-    ack = receiver.acknowledge([])
-    return Response(ack.body, ack.status_code, media_type=ack.media_type)
-
-
-def inbox_for(session: Session, provider: str, recipient: Recipient) -> Inbox:
-    """The first of the candidate addresses that is an inbox of this provider."""
-    for address in recipient.addresses:
+    def _verified_by(self, inbox: Inbox, arrival: Arrival) -> Receiver:
+        """The inbox's receiver for this webhook, once it has verified the request. An inbox
+        without the secret to verify a webhook has no such webhook: never accept-all."""
         try:
-            inbox = inbox_for_recipient(session, recipient.channel,
-                                        normalize_address(recipient.channel, address))
-        except (BadRequest, NotFound):
-            continue
-        if inbox.provider == provider:
-            return inbox
-    raise NotFound(f"no {provider} {recipient.channel} inbox receives at "
-                   f"{', '.join(recipient.addresses) or 'an address this request names'}")
+            receiver = self.runtime.adapter(inbox).receivers.get(arrival.endpoint)
+        except ConfigurationError as exc:
+            log.warning("webhook for inbox %s is not configured: %s", inbox.id, exc)
+            receiver = None
+        if receiver is None:
+            raise NotFound(f"this inbox takes no {arrival.endpoint!r} webhooks")
+        try:
+            receiver.verify(arrival.request)
+        except Unauthenticated as exc:
+            log.warning("refused %s webhook for inbox %s: %s", arrival.endpoint, inbox.id,
+                        exc.message)
+            raise
+        return receiver
 
 
-def accept_shared(call: ProviderCall, provider: str,
-                  recipient: Callable[[RawRequest], Recipient]) -> Response:
-    """A shared path: find the inbox from the payload (unverified), then verify with it."""
-    named = recipient(call.request)
-    return accept(call, lambda session: inbox_for(session, provider, named), "inbound")
-
-
-def _receiver(runtime: Runtime, inbox: Inbox, endpoint: str) -> Receiver:
-    """An inbox without the secret to verify a webhook has no such webhook: never accept-all."""
-    try:
-        receiver = runtime.adapter(inbox).receivers.get(endpoint)
-    except ConfigurationError as exc:
-        log.warning("webhook for inbox %s is not configured: %s", inbox.id, exc)
-        receiver = None
-    if receiver is None:
-        raise NotFound(f"this inbox takes no {endpoint!r} webhooks")
-    return receiver
+def _found(inboxes: dict[InboxLocator, Inbox | ClientContactError], locator: InboxLocator,
+           session: Session) -> Inbox:
+    """Each inbox is looked up once per batch; so is its absence."""
+    if locator not in inboxes:
+        try:
+            inboxes[locator] = locator.find(session)
+        except ClientContactError as refusal:
+            inboxes[locator] = refusal
+    found = inboxes[locator]
+    if isinstance(found, ClientContactError):
+        raise found
+    return found
 
 
 def _external_id(receiver: Receiver, request: RawRequest) -> str:
@@ -143,3 +191,28 @@ def _external_id(receiver: Receiver, request: RawRequest) -> str:
         return receiver.external_id(request)
     except BadPayload:
         return body_digest(request)
+
+
+@dataclass(frozen=True)
+class ProviderCall:
+    """A provider's request and the intake of the process it reached."""
+
+    intake: Intake
+    request: RawRequest
+
+    async def accept(self, locator: InboxLocator, endpoint: str = "inbound") -> Response:
+        return await self.intake.accept(Arrival(locator, endpoint, self.request))
+
+
+async def read_provider_call(request: Request) -> ProviderCall:
+    """The request as the provider sent it, with the public URL it called (PUBLIC_URL + path +
+    query): Twilio signs that URL, not the one a proxy hands us."""
+    intake: Intake = request.app.state.intake
+    body = await request.body()  # RequestContext has already refused oversized bodies
+    query = request.url.query
+    url = intake.runtime.settings.public_url + request.url.path + (f"?{query}" if query else "")
+    return ProviderCall(intake, RawRequest(request.method, url, dict(request.headers), body,
+                                           utcnow()))
+
+
+ProviderRequest = Annotated[ProviderCall, Depends(read_provider_call)]

@@ -191,6 +191,34 @@ class TestSignature:
             SesInbound(TOPIC, verifier).verify(signer.request(name, certificate.url))
         assert len(certificate.fetched) - before == 1
 
+    def test_a_prefetched_certificate_makes_verifying_need_no_network(self, certificate):
+        fetches: list[str] = []
+
+        def fetch(url: str) -> bytes:
+            fetches.append(url)
+            return signer.certificate_pem
+
+        verifier = SnsVerifier(LOOPBACK, fetch=fetch)
+        request = signer.request("sns__delivery", certificate.url)
+        verifier.prefetch(request.body)
+        assert fetches == [certificate.url]
+        SesInbound(TOPIC, verifier).verify(request)
+        assert fetches == [certificate.url]
+
+    def test_a_certificate_that_could_not_be_fetched_is_not_asked_for_again_at_once(self):
+        fetches: list[str] = []
+
+        def unreachable(url: str) -> bytes:
+            fetches.append(url)
+            raise httpx.ConnectError("unreachable")
+
+        verifier = SnsVerifier(fetch=unreachable)
+        request = signer.request("sns__delivery", "https://sns.us-east-1.amazonaws.com/c.pem")
+        verifier.prefetch(request.body)  # says nothing: verify will
+        with pytest.raises(Unauthenticated, match="could not load"):
+            SesInbound(TOPIC, verifier).verify(request)
+        assert len(fetches) == 1
+
 
 class TestMalformed:
     @pytest.mark.parametrize(

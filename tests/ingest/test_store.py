@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import threading
+import asyncio
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -11,10 +12,8 @@ from sqlalchemy.orm import Session
 from clientcontact.channels.base import ChannelKind, RawRequest
 from clientcontact.inboxes.models import Inbox
 from clientcontact.ingest.group_commit import GroupCommit
-from clientcontact.ingest.jobs import KIND
 from clientcontact.ingest.models import InboundEventRow
 from clientcontact.ingest.store import RawEvent, raw_request, storable_id, store_raw_many
-from clientcontact.jobs.models import Job
 from tests.builders import inbox_id
 from tests.harness import Api
 from tests.signing import RECEIVED_AT
@@ -69,24 +68,23 @@ def test_webhooks_stored_together_each_land_once_and_a_bad_one_fails_alone(api: 
     gone = Inbox(id=inbox.id + 10_000, account_id=inbox.account_id)  # deleted meanwhile
     events = [RawEvent(inbox, "inbound", f"SM{n % 6}", REQUEST) for n in range(12)]
     events.append(RawEvent(gone, "inbound", "SMgone", REQUEST))
-    writer = GroupCommit(api.server.runtime.factory)
-    failed: list[str] = []
 
-    def store(event: RawEvent) -> None:
-        try:
-            writer.store(event)
-        except IntegrityError:
-            failed.append(event.external_id)
+    def write(session: Session, batch: Sequence[RawEvent]) -> list[str | Exception]:
+        store_raw_many(session, batch)
+        return [event.external_id for event in batch]
 
-    threads = [threading.Thread(target=store, args=(event,)) for event in events]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failed == ["SMgone"]
+    writer: GroupCommit[RawEvent, str] = GroupCommit(api.server.runtime.factory, write)
+
+    async def arrive_together() -> list[str | BaseException]:
+        return await asyncio.gather(*(writer.submit(event) for event in events),
+                                    return_exceptions=True)
+
+    try:
+        answers = asyncio.run(arrive_together())
+    finally:
+        writer.close()
+    assert answers[:12] == [f"SM{n % 6}" for n in range(12)]
+    assert isinstance(answers[12], IntegrityError)
     with api.session() as session:
-        stored = session.execute(select(InboundEventRow.id, InboundEventRow.external_id)).all()
-        jobs = session.scalars(select(Job.payload).where(Job.kind == KIND)).all()
-    assert sorted(external_id for _, external_id in stored) == [f"SM{n}" for n in range(6)]
-    queued = [payload["event_id"] for payload in jobs]
-    assert sorted(queued) == sorted(event_id for event_id, _ in stored)  # each handled once
+        stored = session.scalars(select(InboundEventRow.external_id)).all()
+    assert sorted(stored) == [f"SM{n}" for n in range(6)]

@@ -174,6 +174,34 @@ class TestIdempotency:
         assert statuses == [200] * 8
         assert count(api, InboundEventRow) == 1 and len(incoming(api)) == 1
 
+    def test_forged_and_misaddressed_webhooks_in_a_burst_are_refused_alone(
+            self, api: Api) -> None:
+        twilio_inbox(api)
+        fixture = load_fixture("twilio", "sms_inbound__plain")
+        genuine = [fixture.body.replace(b"SM1f0e8ae6", f"SM{n:08x}".encode())
+                   for n in range(12)]
+        nobody = genuine[0].replace(b"SM", b"SX").replace(b"%2B15005550006", b"%2B15005550999")
+        answers: dict[str, int] = {}
+
+        def deliver(name: str, body: bytes, signature: str | None = None) -> None:
+            response = post_twilio(api, SHARED, "sms_inbound__plain", body=body,
+                                   signature=signature)
+            answers[name] = response.status_code
+
+        burst = [threading.Thread(target=deliver, args=(f"genuine {n}", body))
+                 for n, body in enumerate(genuine)]
+        burst.append(threading.Thread(target=deliver, args=("forged", genuine[1], "forged")))
+        burst.append(threading.Thread(target=deliver, args=("to nobody", nobody)))
+        for thread in burst:
+            thread.start()
+        for thread in burst:
+            thread.join()
+        assert answers.pop("forged") == 401
+        assert answers.pop("to nobody") == 404
+        assert set(answers.values()) == {200}
+        api.run_worker()
+        assert count(api, InboundEventRow) == 12 and len(incoming(api)) == 12
+
 
 class TestStatusCallbacks:
     def test_delivered_moves_our_message_forward(self, api: Api) -> None:

@@ -15,6 +15,7 @@ import binascii
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +62,9 @@ SIGNED_FIELDS: dict[str, tuple[str, ...]] = {
 OPTIONAL_FIELDS = frozenset({"Subject"})
 
 SNS_HOST = r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?"
+# A certificate that could not be fetched is not asked for again for this long: a flood of
+# forged or stale envelopes must not become a flood of fetches, nor hold up the intake.
+FAILED_FETCH_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,18 @@ class SnsVerifier:
         self._fetch = fetch
         self._max_cached = max_cached
         self._cache: dict[str, rsa.RSAPublicKey] = {}
+        self._failed: dict[str, tuple[float, str]] = {}  # url → (when, why)
         self._lock = threading.Lock()
+
+    def prefetch(self, body: bytes) -> None:
+        """Fetch the certificate an envelope names, if it is trusted and not cached yet, so
+        that `verify` then needs no network. Whatever is wrong is left for `verify` to say."""
+        try:
+            cert_url = read_envelope(body).get("SigningCertURL")
+            if isinstance(cert_url, str) and self.trusted.allows(cert_url):
+                self._public_key(cert_url)
+        except (BadPayload, Unauthenticated):
+            pass
 
     def verify(self, envelope: Envelope) -> None:
         """Raise Unauthenticated unless SNS signed this envelope with a trusted certificate."""
@@ -135,8 +150,27 @@ class SnsVerifier:
     def _public_key(self, url: str) -> rsa.RSAPublicKey:
         with self._lock:
             cached = self._cache.get(url)
+            failed = self._failed.get(url)
         if cached is not None:
             return cached
+        if failed is not None and time.monotonic() - failed[0] < FAILED_FETCH_SECONDS:
+            raise Unauthenticated(failed[1])
+        try:
+            key = self._load(url)
+        except Unauthenticated as exc:
+            with self._lock:
+                if len(self._failed) >= self._max_cached:
+                    self._failed.pop(next(iter(self._failed)))
+                self._failed[url] = (time.monotonic(), exc.message)
+            raise
+        with self._lock:
+            self._failed.pop(url, None)
+            if len(self._cache) >= self._max_cached:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[url] = key
+        return key
+
+    def _load(self, url: str) -> rsa.RSAPublicKey:
         try:
             certificate = x509.load_pem_x509_certificate(self._fetch(url))
         except (httpx.HTTPError, ValueError) as exc:
@@ -144,10 +178,6 @@ class SnsVerifier:
         key = certificate.public_key()
         if not isinstance(key, rsa.RSAPublicKey):
             raise Unauthenticated("SNS signing certificate does not hold an RSA key")
-        with self._lock:
-            if len(self._cache) >= self._max_cached:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[url] = key
         return key
 
 
