@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import multiprocessing.queues
+import multiprocessing.synchronize
 import os
 import signal
 import subprocess
@@ -77,6 +79,7 @@ class Figure:
     messages: int
     seconds: float
     peak_rss_mb: float | None = None
+    cpu_seconds: float | None = None  # of the senders (SDK clients or workers) while timed
 
     @property
     def per_second(self) -> float:
@@ -107,6 +110,8 @@ def main() -> None:
 
 def report(figure: Figure, baseline: Figure | None) -> str:
     line = f"{figure.run:>14}: {figure.per_second:7.0f} msg/s ({figure.seconds:.2f} s)"
+    if figure.cpu_seconds is not None:
+        line += f", {1000 * figure.cpu_seconds / figure.messages:.2f} ms CPU/msg"
     if figure.peak_rss_mb is not None:
         line += f", worker peak RSS {figure.peak_rss_mb:.0f} MB"
     if baseline is not None and baseline is not figure:
@@ -117,21 +122,36 @@ def report(figure: Figure, baseline: Figure | None) -> str:
 # The limit: the SDK alone against the fake, from N processes --------------------------------
 
 def sdk_baseline(fake: FakeSendGrid, messages: int, processes: int) -> Figure:
+    """The clock starts once every client has imported and built its SDK client: on a busy
+    machine the start-up of N interpreters takes seconds, which is not sending."""
     share = messages // processes
     context = multiprocessing.get_context("spawn")
-    with context.Pool(processes) as pool:
-        start_at = time.time() + 2.0  # every client is up before the clock starts
-        spans = pool.starmap(_sdk_client, [(fake.url, fake.api_key, share, start_at)] * processes)
-    return Figure(f"sdk:{processes}", share * processes, max(spans))
+    ready = context.Barrier(processes + 1)
+    finished = context.Queue()
+    clients = [context.Process(target=_sdk_client,
+                               args=(fake.url, fake.api_key, share, ready, finished))
+               for _ in range(processes)]
+    for client in clients:
+        client.start()
+    ready.wait()
+    started = time.time()
+    spent = [finished.get() for _ in clients]
+    for client in clients:
+        client.join()
+    return Figure(f"sdk:{processes}", share * processes,
+                  max(end for end, _ in spent) - started, cpu_seconds=sum(cpu for _, cpu in spent))
 
 
-def _sdk_client(url: str, api_key: str, messages: int, start_at: float) -> float:
+def _sdk_client(url: str, api_key: str, messages: int, ready: multiprocessing.synchronize.Barrier,
+                finished: multiprocessing.queues.Queue[tuple[float, float]]) -> None:
+    """Sends `messages` once every client is ready; puts when it ended and the CPU it spent."""
     client = SendGridAPIClient(api_key=api_key, host=url)
     body = mail_body(_sample_message(), message_id="<bench@acme.test>")
-    time.sleep(max(0.0, start_at - time.time()))
+    ready.wait()
+    cpu = time.process_time()
     for _ in range(messages):
         client.client.mail.send.post(request_body=body, timeout=15)
-    return time.time() - start_at
+    finished.put((time.time(), time.process_time() - cpu))
 
 
 def _sample_message():  # the shape of a seeded reply, for a same-sized request body
@@ -163,11 +183,13 @@ def workers_run(fake: FakeSendGrid, database: str, workers: int, messages: int) 
         _seed(runtime, messages)
         processes = [_start_worker(env, data_dir, n) for n in range(workers)]
         try:
-            time.sleep(1.0)  # imported and polling
+            _wait_until_started(data_dir, processes)
+            cpu = _cpu_seconds(processes)
             with unit_of_work(runtime.factory) as session:
                 due = utcnow()
                 session.execute(update(Job).values(run_after=due))
             last = _wait_until_sent(runtime, messages)
+            cpu = _cpu_seconds(processes) - cpu
             rss = max(_peak_rss_mb(p.pid) for p in processes)
         finally:
             for process in processes:
@@ -175,7 +197,7 @@ def workers_run(fake: FakeSendGrid, database: str, workers: int, messages: int) 
             for process in processes:
                 process.wait(timeout=30)
             runtime.engine.dispose()
-        return Figure(f"{database}:{workers}", messages, (last - due).total_seconds(), rss)
+        return Figure(f"{database}:{workers}", messages, (last - due).total_seconds(), rss, cpu)
 
 
 def _seed(runtime: Runtime, messages: int) -> None:
@@ -209,6 +231,18 @@ def _start_worker(env: dict[str, str], data_dir: str, n: int) -> subprocess.Pope
                                 cwd=data_dir, stdout=log, stderr=subprocess.STDOUT)
 
 
+def _wait_until_started(data_dir: str, processes: list[subprocess.Popen[bytes]]) -> None:
+    """Every worker has imported and says so, and has had time for its first poll: the
+    start-up of N interpreters on a busy machine takes seconds, which is not delivering."""
+    logs = [Path(data_dir, f"worker-{n}.log") for n in range(len(processes))]
+    deadline = time.monotonic() + 120
+    while not all(b"worker started" in log.read_bytes() for log in logs):
+        if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
+            raise RuntimeError("a worker did not start; see its log")
+        time.sleep(0.05)
+    time.sleep(0.5)
+
+
 def _wait_until_sent(runtime: Runtime, messages: int, within: float = 600.0):
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -220,6 +254,16 @@ def _wait_until_sent(runtime: Runtime, messages: int, within: float = 600.0):
             return last
         time.sleep(0.2)
     raise TimeoutError(f"only {sent} of {messages} sent within {within:g} s")
+
+
+def _cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> float:
+    """User and system time the processes have used so far (Linux): a figure that other
+    work on a shared machine disturbs far less than the wall clock."""
+    ticks = 0
+    for process in processes:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _peak_rss_mb(pid: int) -> float:
