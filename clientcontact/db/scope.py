@@ -1,7 +1,8 @@
 """Units of work: the request and job sessions are the only places that commit.
 
 Side effects that must not happen for rolled-back work (realtime pushes, waking the worker)
-are registered with `after_commit` and run only once the commit succeeded.
+are registered with `after_commit` and run only once the commit succeeded; those registered
+inside a SAVEPOINT that rolls back are dropped with it.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 log = logging.getLogger(__name__)
 
 _PENDING = "clientcontact.after_commit"
+_MARKS = "clientcontact.after_commit.savepoints"
 
 
 def after_commit(session: Session, effect: Callable[[], None]) -> None:
@@ -25,7 +27,10 @@ def after_commit(session: Session, effect: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_effects(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT released: the work is not committed
+        return
     effects = session.info.pop(_PENDING, [])
+    session.info.pop(_MARKS, None)
     for effect in effects:
         try:
             effect()
@@ -33,9 +38,25 @@ def _run_effects(session: Session) -> None:
             log.exception("after-commit effect failed")
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_effects(session: Session) -> None:
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    """Remember where a SAVEPOINT began, so rolling it back drops only its own effects."""
+    if transaction.nested:
+        marks = session.info.setdefault(_MARKS, {})
+        marks[transaction] = len(session.info.get(_PENDING, []))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_effects(session: Session, previous_transaction: SessionTransaction) -> None:
+    """A rolled-back SAVEPOINT drops the effects registered inside it (the work before it
+    still commits); the whole transaction rolled back drops them all."""
+    if previous_transaction.nested:
+        mark = session.info.get(_MARKS, {}).pop(previous_transaction, None)
+        if mark is not None:
+            del session.info.get(_PENDING, [])[mark:]
+        return
     session.info.pop(_PENDING, None)
+    session.info.pop(_MARKS, None)
 
 
 @contextmanager
