@@ -3,8 +3,9 @@ seed uses to make realistic threads."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -36,14 +37,19 @@ class IncomingContent:
     received_at: datetime | None = None
     # Out-of-office and other automatic mail is kept, but never reopens a resolved conversation.
     auto_submitted: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)  # Message.extra: flags, cc, to …
 
 
 def open_conversation(session: Session, inbox: Inbox, contact: Contact, *,
-                      subject: str | None, at: datetime | None = None) -> Conversation:
+                      subject: str | None, at: datetime | None = None,
+                      incoming: bool = False) -> Conversation:
+    """A new conversation; one that a customer's message opens (`incoming`) waits for an
+    answer from the start, so adding that message writes only the message."""
     at = at or utcnow()
     conversation = Conversation(
         account_id=inbox.account_id, inbox_id=inbox.id, contact_id=contact.id, subject=subject,
-        reply_token=new_reply_token(), created_at=at, last_activity_at=at)
+        reply_token=new_reply_token(), created_at=at, last_activity_at=at,
+        last_inbound_at=at if incoming else None, waiting_since=at if incoming else None)
     session.add(conversation)
     session.flush()
     publish_after_commit(session, RealtimeEvent(inbox.account_id, "conversation.created",
@@ -63,7 +69,7 @@ def add_incoming(session: Session, conversation: Conversation, contact: Contact,
         full_text=content.full_text, html=content.html, original=content.original,
         external_id=content.external_id, email_message_id=content.email_message_id,
         in_reply_to=content.in_reply_to, references=" ".join(content.references) or None,
-        created_at=at, extra={},
+        created_at=at, extra=dict(content.extra),
     )
     session.add(message)
     if conversation.status is not ConversationStatus.OPEN and not content.auto_submitted:

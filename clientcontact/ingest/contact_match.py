@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session
 from clientcontact.channels.base import ChannelKind, InboundMessage
 from clientcontact.contacts.identities import normalize
 from clientcontact.contacts.models import Contact, IdentityKind
-from clientcontact.contacts.service import create_contact, find_by_identity
-from clientcontact.db.tenancy import Actor
+from clientcontact.contacts.service import contact_owning, create_with_identity
 from clientcontact.errors import BadRequest
 from clientcontact.inboxes.models import Inbox
 from clientcontact.ingest.mail_facts import MailFacts
@@ -55,17 +54,15 @@ def others(addresses: Iterable[str], inbox: Inbox, settings: Settings) -> list[s
 def sender_contact(session: Session, inbox: Inbox, event: InboundMessage, *,
                    settings: Settings, facts: MailFacts) -> Contact:
     """The contact matching the sender by email (lower-cased) or E.164 phone, else a new one."""
-    actor = Actor(account_id=inbox.account_id)
     kind = IDENTITY_KIND[event.channel]
     for address in others([event.sender, facts.from_address or ""], inbox, settings):
         try:
             value = normalize(kind, address, settings.default_phone_region)
         except BadRequest:  # junk in a header: try the next candidate
             continue
-        return _find_or_create(session, actor, (kind, value), _name(event, address),
-                               settings.default_phone_region)
-    return _find_or_create(session, actor, UNKNOWN_SENDER,
-                           event.sender_name or UNKNOWN_SENDER_NAME, settings.default_phone_region)
+        return _find_or_create(session, inbox.account_id, (kind, value), _name(event, address))
+    return _find_or_create(session, inbox.account_id, UNKNOWN_SENDER,
+                           event.sender_name or UNKNOWN_SENDER_NAME)
 
 
 def _name(event: InboundMessage, address: str) -> str | None:
@@ -78,17 +75,19 @@ def _name(event: InboundMessage, address: str) -> str | None:
     return None
 
 
-def _find_or_create(session: Session, actor: Actor, identity: tuple[IdentityKind, str],
-                    name: str | None, region: str) -> Contact:
+def _find_or_create(session: Session, account_id: int, identity: tuple[IdentityKind, str],
+                    name: str | None) -> Contact:
+    """By a normalized identity. Two workers may meet a new sender at once: the second one's
+    insert waits on the unique key, fails when the first commits, and finds the first's."""
     kind, value = identity
-    contact = find_by_identity(session, actor, kind, value, region)
+    contact = contact_owning(session, account_id, kind, value)
     if contact is None:
         try:
-            with session.begin_nested():  # another worker may create this sender right now
-                return create_contact(session, actor, name=name, identities=[identity],
-                                      default_region=region)
+            with session.begin_nested():
+                return create_with_identity(session, account_id, name=name, kind=kind,
+                                            normalized=value)
         except IntegrityError:
-            contact = find_by_identity(session, actor, kind, value, region)
+            contact = contact_owning(session, account_id, kind, value)
             if contact is None:
                 raise
     if not contact.name and name:  # an address-only contact learns the name it signs with

@@ -11,16 +11,17 @@ It never commits; `add_incoming` and `open_conversation` publish to agents after
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from clientcontact.channels.base import ChannelKind, InboundMessage
 from clientcontact.conversations.inbound import add_incoming, open_conversation
 from clientcontact.conversations.models import Message
+from clientcontact.db.base import utcnow
 from clientcontact.db.tenancy import scoped
 from clientcontact.files.storage import LocalFileStore
 from clientcontact.inboxes.models import Inbox
@@ -40,10 +41,39 @@ class Routing:
     settings: Settings
     store: LocalFileStore
     facts: MailFacts
+    stored_before: StoredBefore | None = None
 
     def messages(self) -> Select[Any]:
         """This inbox's messages."""
         return scoped(Message, self.inbox.account_id).where(Message.inbox_id == self.inbox.id)
+
+
+class StoredBefore:
+    """The messages a batch of events names that were stored before the batch began, found in
+    one query, so `already_stored` need not ask for each new event (nearly all are new). An
+    id asked a second time goes to the database: an earlier event of the batch may have stored
+    it since."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[int, str | None], Message] = {}
+        self._asked: set[tuple[int, str]] = set()
+
+    def find(self, session: Session, events: Iterable[tuple[Inbox, InboundMessage]]) -> None:
+        wanted = {(inbox.account_id, inbox.id, external_id(event)) for inbox, event in events}
+        if not wanted:
+            return
+        found = session.scalars(select(Message).where(
+            Message.account_id.in_({account_id for account_id, _, _ in wanted}),
+            Message.inbox_id.in_({inbox_id for _, inbox_id, _ in wanted}),
+            Message.external_id.in_({key for _, _, key in wanted})))
+        self._found = {(message.inbox_id, message.external_id): message for message in found}
+
+    def answer(self, inbox: Inbox, key: str) -> tuple[bool, Message | None]:
+        """(True, the message or None) the first time an id is asked; (False, None) after."""
+        if (inbox.id, key) in self._asked:
+            return False, None
+        self._asked.add((inbox.id, key))
+        return True, self._found.get((inbox.id, key))
 
 
 Shortcut = Callable[[Routing], Message | None]
@@ -51,8 +81,13 @@ Shortcut = Callable[[Routing], Message | None]
 
 def already_stored(routing: Routing) -> Message | None:
     """A provider's retry: the same external id in this inbox is the same message."""
+    key = external_id(routing.event)
+    if routing.stored_before is not None:
+        answered, message = routing.stored_before.answer(routing.inbox, key)
+        if answered:
+            return message
     return routing.session.scalars(
-        routing.messages().where(Message.external_id == external_id(routing.event))).first()
+        routing.messages().where(Message.external_id == key)).first()
 
 
 def same_message_id(routing: Routing) -> Message | None:
@@ -81,9 +116,10 @@ SHORTCUTS: tuple[Shortcut, ...] = (already_stored, same_message_id, delivery_rep
 
 
 def route_message(session: Session, inbox: Inbox, event: InboundMessage, *,
-                  settings: Settings, store: LocalFileStore) -> Message:
+                  settings: Settings, store: LocalFileStore,
+                  stored_before: StoredBefore | None = None) -> Message:
     """The message this inbound event is about, stored in its conversation if it is new."""
-    routing = Routing(session, inbox, event, settings, store, mail_facts(event))
+    routing = Routing(session, inbox, event, settings, store, mail_facts(event), stored_before)
     for shortcut in SHORTCUTS:
         known = shortcut(routing)
         if known is not None:
@@ -97,17 +133,18 @@ def store_incoming(routing: Routing) -> Message:
     contact = sender_contact(session, inbox, event, settings=routing.settings,
                              facts=routing.facts)
     content = incoming_content(event)
+    incoming = replace(content.incoming, received_at=utcnow(),
+                       extra={**content.extra, **flags(routing)})
     lookup = Lookup(session, inbox, contact, event, routing.settings, routing.facts)
     conversation = find_conversation(lookup) or open_conversation(
-        session, inbox, contact, subject=content.incoming.subject)
-    message = add_incoming(session, conversation, contact, content.incoming)
-    message.extra = {
-        **content.extra,
-        **flags(routing),
-        **store_attachments(session, message, inbox, event.attachments,
-                            settings=routing.settings, store=routing.store),
-    }
-    session.flush()
+        session, inbox, contact, subject=incoming.subject, at=incoming.received_at,
+        incoming=True)
+    message = add_incoming(session, conversation, contact, incoming)
+    files = store_attachments(session, message, inbox, event.attachments,
+                              settings=routing.settings, store=routing.store)
+    if files:
+        message.extra = {**message.extra, **files}
+        session.flush()
     return message
 
 

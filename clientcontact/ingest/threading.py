@@ -25,7 +25,7 @@ from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from clientcontact.channels.base import ChannelKind, InboundMessage
-from clientcontact.contacts.models import Contact
+from clientcontact.contacts.models import Contact, ContactIdentity
 from clientcontact.conversations.models import Conversation, ConversationStatus, Message
 from clientcontact.db.base import utcnow
 from clientcontact.db.tenancy import get_scoped, scoped
@@ -33,7 +33,6 @@ from clientcontact.inboxes.models import Inbox
 from clientcontact.ingest.mail_facts import MailFacts
 from clientcontact.settings import Settings
 
-ACTIVE = (ConversationStatus.OPEN, ConversationStatus.PENDING, ConversationStatus.SNOOZED)
 # References is written by strangers; the nearest ancestors are the ones that can match.
 MAX_ANCESTORS = 100
 
@@ -103,7 +102,10 @@ def _is_participant(lookup: Lookup, conversation: Conversation) -> bool:
     contact's addresses or the mail's own From, which a Reply-To may have overruled)."""
     if conversation.contact_id == lookup.contact.id:
         return True
-    identities = {i.value for i in lookup.contact.identities} | {
+    known = lookup.session.scalars(scoped(ContactIdentity, lookup.inbox.account_id,
+                                          ContactIdentity.value)
+                                   .where(ContactIdentity.contact_id == lookup.contact.id))
+    identities = set(known) | {
         a.lower() for a in (lookup.facts.from_address, lookup.event.sender) if a}
     extras = lookup.session.scalars(
         scoped(Message, lookup.inbox.account_id, Message.extra)
@@ -112,25 +114,20 @@ def _is_participant(lookup: Lookup, conversation: Conversation) -> bool:
                for extra in extras)
 
 
-def latest_active(lookup: Lookup) -> Conversation | None:
+def latest_of_contact(lookup: Lookup) -> Conversation | None:
+    """The contact's latest open, pending or snoozed conversation in the inbox, else their
+    latest resolved one: one query, resolved ones sorted last."""
     return lookup.session.scalars(
         lookup.conversations()
-        .where(Conversation.contact_id == lookup.contact.id, Conversation.status.in_(ACTIVE))
-        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(1)).first()
-
-
-def latest_resolved(lookup: Lookup) -> Conversation | None:
-    return lookup.session.scalars(
-        lookup.conversations()
-        .where(Conversation.contact_id == lookup.contact.id,
-               Conversation.status == ConversationStatus.RESOLVED)
-        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(1)).first()
+        .where(Conversation.contact_id == lookup.contact.id)
+        .order_by(Conversation.status == ConversationStatus.RESOLVED,
+                  Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(1)).first()
 
 
 STRATEGIES: dict[ChannelKind, tuple[Strategy, ...]] = {
     ChannelKind.EMAIL: (by_reply_token, by_thread_headers),
-    ChannelKind.SMS: (latest_active, latest_resolved),
-    ChannelKind.WHATSAPP: (latest_active, latest_resolved),
+    ChannelKind.SMS: (latest_of_contact,),
+    ChannelKind.WHATSAPP: (latest_of_contact,),
 }
 
 

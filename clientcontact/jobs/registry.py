@@ -6,10 +6,9 @@ from clientcontact.delivery.sending import send_messages
 from clientcontact.ingest.jobs import handle_inbound
 from clientcontact.jobs.runner import BatchHandler, Handler
 
-HANDLERS: dict[str, Handler] = {
-    "ingest.handle": handle_inbound,
-}
+HANDLERS: dict[str, Handler] = {}
 # Kinds worked a claimed batch at a time (a few statements per batch, not per job).
 BATCH_HANDLERS: dict[str, BatchHandler] = {
     "delivery.send": send_messages,
+    "ingest.handle": handle_inbound,
 }
