@@ -1,6 +1,7 @@
 """Batches of stored webhooks handled by several workers at once (PostgreSQL): senders new to
-both workers end as one contact each, every message is stored once, and a deadlock with
-another transaction ends as a retry of the one event, never as a lost one."""
+both workers end as one contact each, every message is stored once, a deadlock with another
+transaction ends as a retry of the one event, and a batch whose connection dies is handled
+again an event at a time: nothing is lost."""
 
 from __future__ import annotations
 
@@ -139,3 +140,37 @@ def test_a_deadlock_with_another_transaction_ends_as_a_retry_of_one_event(
     with unit_of_work(runtime.factory) as session:
         texts = sorted(session.scalars(select(Message.text)))
     assert texts == ["Again", "Hello", "Hi", "Me"]
+
+
+def test_a_worker_losing_its_connection_mid_batch_loses_no_event(
+        runtime: Runtime, caplog: pytest.LogCaptureFixture) -> None:
+    inbox_id = sms_inbox(runtime)
+    first, second = "+14155550101", "+14155550102"
+    store(runtime, inbox_id, [text_body("SM1", first, "Hello"), text_body("SM2", second, "Hi")])
+    runtime.runner.drain()
+    with unit_of_work(runtime.factory) as session:
+        held = session.scalar(select(Conversation.id).join(
+            ContactIdentity, Conversation.contact_id == ContactIdentity.contact_id)
+            .where(ContactIdentity.value == second))
+    store(runtime, inbox_id, [text_body("SM3", first, "Again"), text_body("SM4", second, "Me")])
+    jobs = claimed(runtime, 10)
+    worker = threading.Thread(target=handle_inbound, args=(jobs, runtime.runner.runtime))
+    with runtime.engine.connect() as agent:
+        agent.execute(update(Conversation).where(Conversation.id == held).values(subject="Held"))
+        worker.start()  # handles the first sender, then waits for the second's conversation
+        deadline = time.monotonic() + 10
+        while not blocked_on_a_lock(runtime.engine):
+            assert time.monotonic() < deadline, "the worker never waited for the agent"
+            time.sleep(0.05)
+        agent.execute(text(  # the worker's connection dies, its batch with it
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND datname = current_database()"))
+        agent.rollback()
+    worker.join(30)
+    assert "handling them one by one" in caplog.text  # on new connections
+    with unit_of_work(runtime.factory) as session:
+        rows = list(session.scalars(select(InboundEventRow)))
+        assert [(r.external_id, r.error) for r in rows if r.handled_at is None] == []
+        texts = sorted(session.scalars(select(Message.text)))
+    assert texts == ["Again", "Hello", "Hi", "Me"]
+    assert count(runtime, Job.id) == 0
