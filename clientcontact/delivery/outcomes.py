@@ -1,7 +1,8 @@
 """What became of each send, and how it is recorded: in groups, as the sends finish.
 
 A finished send waits for the next database write, not for the rest of its batch: the outcomes
-ready when a write starts go into it together, with the end of their jobs (group commit). A
+ready when a write starts go into it together, with the end of their jobs (group commit), and
+a write waits briefly for the sends still in flight (see OutcomeLog). A
 send's slot is freed only once its outcome is committed, so a worker never holds more than
 WORKER_CONCURRENCY messages that a provider may have accepted and we have not yet recorded.
 """
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, update
@@ -124,15 +127,36 @@ def _queue_again(session: Session, retry: Retry) -> None:
 
 
 class OutcomeLog:
-    """Records outcomes as sends finish, as many per transaction as are ready (group commit)."""
+    """Records outcomes as sends finish, several per transaction (group commit).
+
+    A write first waits for the other sends in flight to end, but no longer than the last
+    write took: sends to a provider that answers at once end close together and share a
+    commit, while an outcome never waits on a slow send, so the time a message may sit
+    accepted but unrecorded grows by one write at most.
+    """
 
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self._factory = factory
         self._waiting: list[tuple[Outcome, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._sending = 0
+        self._all_in = asyncio.Event()  # every send started has its outcome
+        self._last_write = 0.0  # seconds
 
-    async def record(self, outcome: Outcome) -> None:
-        """Returns once the outcome is committed; raises if its transaction failed."""
+    async def attempt(self, send: Awaitable[Outcome]) -> None:
+        """Await a send, then record its outcome; returns once that is committed and raises
+        if its transaction failed."""
+        self._sending += 1
+        self._all_in.clear()
+        try:
+            outcome = await send
+        finally:
+            self._sending -= 1
+            if not self._sending:
+                self._all_in.set()
+        await self._record(outcome)
+
+    async def _record(self, outcome: Outcome) -> None:
         committed = asyncio.get_running_loop().create_future()
         self._waiting.append((outcome, committed))
         if self._writer is None or self._writer.done():
@@ -141,8 +165,12 @@ class OutcomeLog:
 
     async def _write_waiting(self) -> None:
         while self._waiting:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._all_in.wait(), self._last_write)
             group, self._waiting = self._waiting, []
+            started = time.monotonic()
             errors = await asyncio.to_thread(self._commit, [outcome for outcome, _ in group])
+            self._last_write = time.monotonic() - started
             for (_, committed), error in zip(group, errors, strict=True):
                 if error is None:
                     committed.set_result(None)

@@ -130,7 +130,7 @@ async def _send_all(deliveries: list[Delivery], runtime: WorkerRuntime) -> None:
 async def _deliver(delivery: Delivery, settings: Settings, slots: asyncio.Semaphore,
                    outcomes: OutcomeLog) -> None:
     async with slots:
-        await outcomes.record(await _attempt(delivery, settings))
+        await outcomes.attempt(_attempt(delivery, settings))
 
 
 async def _attempt(delivery: Delivery, settings: Settings) -> Outcome:
