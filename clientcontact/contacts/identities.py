@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
@@ -9,6 +11,9 @@ from clientcontact.contacts.models import IdentityKind
 from clientcontact.errors import BadRequest
 
 
+# Both normalizers are pure and slow (a full parse each), and ingest meets the same senders
+# again and again: answers are remembered, errors are not (junk is rare and raises each time).
+@lru_cache(maxsize=8192)
 def normalize_email(value: str) -> str:
     """Lower-cased and syntax-checked. No DNS lookup (ingest must never wait on the network),
     and private or reserved domains are fine: businesses do receive mail from them."""
@@ -20,6 +25,7 @@ def normalize_email(value: str) -> str:
     return checked.normalized.lower()
 
 
+@lru_cache(maxsize=8192)
 def normalize_phone(value: str, default_region: str = "US") -> str:
     """E.164 (+15551234567) from any way of writing a number; a clear error when it is not one."""
     raw = value.strip().removeprefix("whatsapp:")

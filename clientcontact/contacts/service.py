@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Select, func, or_
+from sqlalchemy import Select, bindparam, func, or_
 from sqlalchemy.orm import Session, selectinload
 
 from clientcontact.contacts.identities import normalize
@@ -47,13 +47,20 @@ def find_by_identity(session: Session, actor: Actor, kind: IdentityKind, value: 
     return None if identity is None else get_contact(session, actor, identity.contact_id)
 
 
+# Ingest asks this for every message it routes, so it is built once: still scoped to one
+# account, whose id is bound on each call like the address (no value, no query).
+_CONTACT_OWNING = (
+    scoped(Contact, bindparam("account_id")).join(ContactIdentity)  # type: ignore[arg-type]
+    .where(ContactIdentity.kind == bindparam("kind"),
+           ContactIdentity.value == bindparam("value")))
+
+
 def contact_owning(session: Session, account_id: int, kind: IdentityKind,
                    normalized: str) -> Contact | None:
     """The contact an already normalized address belongs to, in one query, its identities not
     loaded: what ingest asks for every message it routes."""
-    return session.scalar(
-        scoped(Contact, account_id).join(ContactIdentity)
-        .where(ContactIdentity.kind == kind, ContactIdentity.value == normalized))
+    return session.scalar(_CONTACT_OWNING,
+                          {"account_id": account_id, "kind": kind, "value": normalized})
 
 
 def create_with_identity(session: Session, account_id: int, *, name: str | None,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, bindparam
 from sqlalchemy.orm import Session
 
 from clientcontact.channels.base import ChannelKind, InboundMessage
@@ -114,14 +114,22 @@ def _is_participant(lookup: Lookup, conversation: Conversation) -> bool:
                for extra in extras)
 
 
+# Asked for every SMS and WhatsApp message, so built once: scoped to the account like every
+# query, the account, inbox and contact bound on each call (a missing one is an error).
+_LATEST_OF_CONTACT = (
+    scoped(Conversation, bindparam("account_id"))  # type: ignore[arg-type]
+    .where(Conversation.inbox_id == bindparam("inbox_id"),
+           Conversation.contact_id == bindparam("contact_id"))
+    .order_by(Conversation.status == ConversationStatus.RESOLVED,
+              Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(1))
+
+
 def latest_of_contact(lookup: Lookup) -> Conversation | None:
     """The contact's latest open, pending or snoozed conversation in the inbox, else their
     latest resolved one: one query, resolved ones sorted last."""
-    return lookup.session.scalars(
-        lookup.conversations()
-        .where(Conversation.contact_id == lookup.contact.id)
-        .order_by(Conversation.status == ConversationStatus.RESOLVED,
-                  Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(1)).first()
+    return lookup.session.scalars(_LATEST_OF_CONTACT, {
+        "account_id": lookup.inbox.account_id, "inbox_id": lookup.inbox.id,
+        "contact_id": lookup.contact.id}).first()
 
 
 STRATEGIES: dict[ChannelKind, tuple[Strategy, ...]] = {
