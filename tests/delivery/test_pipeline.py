@@ -6,11 +6,13 @@ provider it applies to, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import select, update
@@ -35,6 +37,7 @@ from tests.delivery.providers import (
 from tests.harness import Api, AppServer, make_personas
 
 ENGINES = ("sqlite", "postgresql")
+T = TypeVar("T")
 _numbers = itertools.count(1000)
 
 
@@ -396,3 +399,29 @@ def test_a_reply_whose_lease_ran_short_is_not_sent_late_but_once_in_the_next_rou
 
     assert pipeline.message(queued["id"])["status"] == "sent"
     assert len(pipeline.delivered()) == 1
+
+
+@pytest.mark.parametrize("pipeline", cases("sendgrid")[1:], indirect=True)  # postgresql
+def test_a_reply_shows_sent_without_waiting_for_a_slower_one_sent_beside_it(
+        pipeline: Pipeline) -> None:
+    """Two replies go out at once and SendGrid takes its time over one of them: the other is
+    recorded `sent` as soon as SendGrid accepts it, not when the slow one ends."""
+    pipeline.fake.queue(202, delay=0.6, **{"X-Message-Id": "slow-to-answer"})
+    queued = [pipeline.reply(pipeline.customer_writes(), f"Update {n}") for n in range(2)]
+    worker = threading.Thread(target=pipeline.api.run_worker)
+    worker.start()
+    try:
+        statuses = wait_until(lambda: sorted(pipeline.message(m["id"])["status"] for m in queued),
+                              lambda seen: "sent" in seen, within=0.6)
+    finally:
+        worker.join()
+    assert statuses == ["sending", "sent"]
+    assert [pipeline.message(m["id"])["status"] for m in queued] == ["sent", "sent"]
+
+
+def wait_until(look: Callable[[], T], done: Callable[[T], bool], *, within: float) -> T:
+    """What `look` saw first when `done` held, or at the deadline."""
+    deadline = time.monotonic() + within
+    while not done(seen := look()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return seen
