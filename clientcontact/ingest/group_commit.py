@@ -86,9 +86,13 @@ class GroupCommit(Generic[Item, Result]):
             self._write(batch)
 
     def _write(self, batch: list[_Waiting[Item, Result]]) -> None:
+        """Never raises: the writer thread must outlive any batch, or every later caller
+        would wait for ever."""
         try:
             with unit_of_work(self._factory) as session:
                 results = self._write_batch(session, [waiting.item for waiting in batch])
+                if len(results) != len(batch):
+                    raise RuntimeError(f"{len(results)} results for a batch of {len(batch)}")
         except Exception as exc:
             if len(batch) == 1:
                 _settle(batch[0], exc)
