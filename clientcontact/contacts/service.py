@@ -50,7 +50,7 @@ def find_by_identity(session: Session, actor: Actor, kind: IdentityKind, value: 
 # Ingest asks this for every message it routes, so it is built once: still scoped to one
 # account, whose id is bound on each call like the address (no value, no query).
 _CONTACT_OWNING = (
-    scoped(Contact, bindparam("account_id")).join(ContactIdentity)  # type: ignore[arg-type]
+    scoped(Contact, bindparam("account_id")).join(ContactIdentity)
     .where(ContactIdentity.kind == bindparam("kind"),
            ContactIdentity.value == bindparam("value")))
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -21,6 +21,7 @@ from clientcontact.conversations.models import (
 )
 from clientcontact.conversations.service import new_reply_token
 from clientcontact.db.base import utcnow
+from clientcontact.db.tenancy import scoped_update
 from clientcontact.inboxes.models import Inbox
 from clientcontact.realtime.bus import RealtimeEvent, publish_after_commit
 
@@ -63,9 +64,8 @@ def open_conversation(session: Session, inbox: Inbox, contact: Contact, *,
 # of work (which spent more CPU than both statements take). The conversation is a loaded one of
 # the message's account, and the UPDATE names that account too.
 _INSERT_MESSAGE = insert(Message.__table__)
-_UPDATE_CONVERSATION = update(Conversation.__table__).where(
-    Conversation.__table__.c.account_id == bindparam("conversation_account_id"),
-    Conversation.__table__.c.id == bindparam("conversation_id"))
+_UPDATE_CONVERSATION = scoped_update(Conversation, bindparam("conversation_account_id")).where(
+    Conversation.id == bindparam("conversation_id"))
 
 
 def add_incoming(session: Session, conversation: Conversation, contact: Contact,

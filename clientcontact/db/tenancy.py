@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, select, tuple_
+from sqlalchemy import BindParameter, ColumnElement, Select, Update, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from clientcontact.errors import NotFound
@@ -27,10 +27,19 @@ class Actor:
         return self.role == "admin"
 
 
-def scoped(model: type[T], account_id: int, *columns: Any) -> Select[Any]:
+# An account id, or a bound parameter standing for one in a statement built once.
+AccountId = int | BindParameter[int]
+
+
+def scoped(model: type[T], account_id: AccountId, *columns: Any) -> Select[Any]:
     """`select(model)` limited to one account's rows."""
     stmt = select(*columns) if columns else select(model)
     return stmt.where(model.account_id == account_id)  # type: ignore[attr-defined]
+
+
+def scoped_update(model: type[T], account_id: AccountId) -> Update:
+    """`update(model)` limited to one account's rows."""
+    return update(model).where(model.account_id == account_id)  # type: ignore[attr-defined]
 
 
 def get_scoped(session: Session, model: type[T], ident: int, account_id: int,

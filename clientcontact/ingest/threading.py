@@ -117,7 +117,7 @@ def _is_participant(lookup: Lookup, conversation: Conversation) -> bool:
 # Asked for every SMS and WhatsApp message, so built once: scoped to the account like every
 # query, the account, inbox and contact bound on each call (a missing one is an error).
 _LATEST_OF_CONTACT = (
-    scoped(Conversation, bindparam("account_id"))  # type: ignore[arg-type]
+    scoped(Conversation, bindparam("account_id"))
     .where(Conversation.inbox_id == bindparam("inbox_id"),
            Conversation.contact_id == bindparam("contact_id"))
     .order_by(Conversation.status == ConversationStatus.RESOLVED,
