@@ -195,7 +195,7 @@ class OutcomeLog:
             if again:
                 self._waiting[:0] = again
                 await self._pause(next(e for e in errors if e is not None))
-            elif self._failed_writes:
+            elif all(error is None for error in errors) and self._failed_writes:
                 log.warning("outcomes recorded again after %d failed writes; sending resumes",
                             self._failed_writes)
                 self._failed_writes = 0
@@ -221,6 +221,8 @@ class OutcomeLog:
                 again.append((outcome, committed))
             else:
                 if is_transient(error):
+                    log.error("gave up recording the outcome of message %s: its job's lease "
+                              "ran out, so it may be sent again", outcome.delivery.message_id)
                     self._given_up = True  # the database is still away: send nothing more
                     self._writable.set()  # the sends waiting to start end, unstarted
                 committed.set_exception(error)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clientcontact.channels.base import ChannelAdapter
 from clientcontact.channels.registry import AdapterContext, adapter_for
-from clientcontact.db.failures import is_conflict
+from clientcontact.db.failures import is_conflict, is_transient
 from clientcontact.db.scope import unit_of_work
 from clientcontact.files.storage import LocalFileStore
 from clientcontact.inboxes.models import Inbox
@@ -175,12 +175,17 @@ class JobRunner:
                 return
 
     def run_forever(self) -> None:
+        failures = 0  # in a row: while the database is away, wait longer between tries
         while not self._stop.is_set():
             try:
                 claimed = self.run_once()
-            except Exception:
-                log.exception("job runner failed to claim; retrying")
-                claimed = 0
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                log.error("job runner failed (%d in a row), trying again: %s", failures, exc,
+                          exc_info=exc if failures == 1 or not is_transient(exc) else None)
+                self._stop.wait(backoff(failures, base=0.5, cap=30.0))
+                continue
             if not claimed:
                 self._wake.wait(self.runtime.settings.worker_poll_seconds)
                 self._wake.clear()
