@@ -248,8 +248,8 @@ class OutcomeLog:
 
 
 class NotStarted(Exception):
-    """A send held back because the worker could not record outcomes; its job is claimable
-    again when its lease runs out, or settled by the runner if the database is back."""
+    """A send held back because the worker could not record outcomes: its job is given back
+    untried, or, while the database is still away, claimable again when its lease runs out."""
 
 
 def _still_leased(outcome: Outcome) -> bool:
