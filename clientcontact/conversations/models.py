@@ -118,6 +118,11 @@ class Message(Base):
         UniqueConstraint("inbox_id", "external_id"),
         Index("ix_messages_conversation", "conversation_id", "id"),
         Index("ix_messages_email_message_id", "inbox_id", "email_message_id"),
+        # Channel status reads an inbox's queue, its recent failures and its last send
+        # through these, never the whole history of what it sent.
+        Index("ix_messages_inbox_status", "inbox_id", "status", "created_at"),
+        Index("ix_messages_inbox_failed", "inbox_id", "failed_at"),
+        Index("ix_messages_inbox_sent", "inbox_id", "sent_at"),
     )
 
     id: Mapped[IdPk]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -36,6 +37,7 @@ from clientcontact.delivery.outcomes import (
     SENDABLE,
     Delivery,
     Failed,
+    NotStarted,
     Outcome,
     OutcomeLog,
     Retry,
@@ -45,7 +47,7 @@ from clientcontact.delivery.outcomes import (
 from clientcontact.delivery.status import MESSAGES
 from clientcontact.inboxes.urls import reply_address, status_callback_url
 from clientcontact.jobs.models import Job
-from clientcontact.jobs.queue import finish, may_start
+from clientcontact.jobs.queue import finish, may_start, release
 from clientcontact.jobs.runner import WorkerRuntime, backoff, retry_after_error
 from clientcontact.settings import Settings
 
@@ -116,21 +118,31 @@ def _mark_sending(session: Session, message_ids: list[int]) -> set[int]:
 
 async def _send_all(deliveries: list[Delivery], runtime: WorkerRuntime) -> None:
     """WORKER_CONCURRENCY sends at once; a send keeps its slot until its outcome is committed.
-    Every send finishes before an error (a failed commit) is raised for the runner to settle."""
+    Every send finishes before an error (a failed commit) is raised for the runner to settle;
+    the jobs of sends held back while outcomes could not be recorded are first given back."""
     slots = asyncio.Semaphore(runtime.concurrency)
     outcomes = OutcomeLog(runtime.factory)
     results = await asyncio.gather(
         *(_deliver(delivery, runtime.settings, slots, outcomes) for delivery in deliveries),
         return_exceptions=True)
+    unstarted = [delivery.job.id for delivery, result in zip(deliveries, results, strict=True)
+                 if isinstance(result, NotStarted)]
+    if unstarted:
+        await asyncio.to_thread(_release, runtime, unstarted)
     for result in results:
-        if isinstance(result, BaseException):
+        if isinstance(result, BaseException) and not isinstance(result, NotStarted):
             raise result
+
+
+def _release(runtime: WorkerRuntime, job_ids: list[int]) -> None:
+    with unit_of_work(runtime.factory) as session:
+        release(session, *job_ids)
 
 
 async def _deliver(delivery: Delivery, settings: Settings, slots: asyncio.Semaphore,
                    outcomes: OutcomeLog) -> None:
     async with slots:
-        await outcomes.attempt(_attempt(delivery, settings))
+        await outcomes.attempt(partial(_attempt, delivery, settings))
 
 
 async def _attempt(delivery: Delivery, settings: Settings) -> Outcome:

@@ -88,12 +88,20 @@ def may_start(job: Job, *, lease_seconds: int, now: datetime | None = None) -> b
     return left >= timedelta(seconds=lease_seconds / 2)
 
 
-def release(session: Session, *job_ids: int) -> None:
-    """Give back leased jobs that were not started: due again at once, the attempt uncounted."""
-    if job_ids:
-        session.execute(update(_jobs)
-                        .where(_jobs.c.id.in_(job_ids), _jobs.c.lease_expires_at.is_not(None))
-                        .values(lease_expires_at=None, attempts=_jobs.c.attempts - 1))
+def release(session: Session, *job_ids: int, delay: float = 0.0,
+            error: str | None = None) -> None:
+    """Give back leased jobs whose attempt does not count (not started, or undone by a clash
+    with another transaction): due again at once or after `delay` seconds."""
+    if not job_ids:
+        return
+    values: dict[str, Any] = {"lease_expires_at": None, "attempts": _jobs.c.attempts - 1}
+    if delay:
+        values["run_after"] = utcnow() + timedelta(seconds=delay)
+    if error is not None:
+        values["last_error"] = error[:2000]
+    session.execute(update(_jobs)
+                    .where(_jobs.c.id.in_(job_ids), _jobs.c.lease_expires_at.is_not(None))
+                    .values(values))
 
 
 def retry_later(session: Session, job_id: int, *, delay: float, error: str) -> None:

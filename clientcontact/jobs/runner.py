@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clientcontact.channels.base import ChannelAdapter
 from clientcontact.channels.registry import AdapterContext, adapter_for
+from clientcontact.db.failures import is_conflict, is_transient
 from clientcontact.db.scope import unit_of_work
 from clientcontact.files.storage import LocalFileStore
 from clientcontact.inboxes.models import Inbox
@@ -34,6 +35,9 @@ _ADAPTER_CACHE_SIZE = 256  # inboxes a worker keeps ready; beyond that, the olde
 # Jobs a worker runs at once, unless WORKER_CONCURRENCY says: a send mostly waits (on the
 # provider, on a commit), so a few at once keep a process busy. SQLite has one writer at a time.
 DEFAULT_CONCURRENCY: dict[str, int] = {"postgresql": 4, "sqlite": 1}
+# Seconds before a job that lost a deadlock runs again: jittered, so the two sides that
+# clashed do not meet again at once.
+_CLASH_PAUSE = (0.1, 1.0)
 
 
 class RetryLater(Exception):
@@ -116,9 +120,17 @@ BatchHandler = Callable[[list[Job], WorkerRuntime], None]
 
 
 def retry_after_error(session: Session, job: Job, exc: BaseException) -> None:
-    """A job that failed unexpectedly: logged, and tried again after a backoff."""
+    """A job that failed unexpectedly: logged, and tried again after a backoff. One that lost
+    a deadlock or a serialization race was not at fault: it runs again in a moment, and the
+    attempt does not count towards any limit of its kind."""
+    error = f"{type(exc).__name__}: {exc}"
+    if is_conflict(exc):
+        log.warning("job %s (%s) clashed with another transaction; again shortly: %s",
+                    job.id, job.kind, exc)
+        release(session, job.id, delay=random.uniform(*_CLASH_PAUSE), error=error)
+        return
     log.error("job %s (%s) failed", job.id, job.kind, exc_info=exc)
-    retry_later(session, job.id, delay=backoff(job.attempts), error=f"{type(exc).__name__}: {exc}")
+    retry_later(session, job.id, delay=backoff(job.attempts), error=error)
 
 
 class JobRunner:
@@ -163,12 +175,17 @@ class JobRunner:
                 return
 
     def run_forever(self) -> None:
+        failures = 0  # in a row: while the database is away, wait longer between tries
         while not self._stop.is_set():
             try:
                 claimed = self.run_once()
-            except Exception:
-                log.exception("job runner failed to claim; retrying")
-                claimed = 0
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                log.error("job runner failed (%d in a row), trying again: %s", failures, exc,
+                          exc_info=exc if failures == 1 or not is_transient(exc) else None)
+                self._stop.wait(backoff(failures, base=0.5, cap=30.0))
+                continue
             if not claimed:
                 self._wake.wait(self.runtime.settings.worker_poll_seconds)
                 self._wake.clear()

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from clientcontact.channels.base import ChannelKind
 from clientcontact.contacts.models import ContactIdentity
+from clientcontact.conversations.models import Message
 from clientcontact.db.base import utcnow
 from clientcontact.db.scope import unit_of_work
 from clientcontact.delivery.sending import send_messages
@@ -425,3 +426,37 @@ def wait_until(look: Callable[[], T], done: Callable[[T], bool], *, within: floa
     while not done(seen := look()) and time.monotonic() < deadline:
         time.sleep(0.02)
     return seen
+
+
+@pytest.mark.parametrize("pipeline", cases("sendgrid")[1:], indirect=True)  # postgresql
+def test_a_send_whose_record_is_refused_does_not_strand_the_sends_recorded_with_it(
+        pipeline: Pipeline) -> None:
+    """SendGrid answers two of three replies with the same message id, which the database
+    refuses twice in one inbox. The outcomes that share a commit with the refused one are
+    still recorded: only that reply waits, to be sent again. (SQLite workers send one message
+    at a time, so each outcome has a commit of its own and nothing is shared.)"""
+    for message_id in ("sg-reused", "sg-fresh", "sg-reused"):
+        pipeline.fake.queue(202, delay=0.5, **{"X-Message-Id": message_id})
+    queued = [pipeline.reply(pipeline.customer_writes(), f"Update {n}") for n in range(3)]
+    worker = threading.Thread(target=pipeline.api.run_worker)
+    factory = pipeline.api.server.runtime.factory
+    with unit_of_work(factory) as session:  # holds the first write, so the others queue up
+        worker.start()
+        wait_until(lambda: len(pipeline.delivered()), lambda n: n == 3, within=10)
+        session.execute(select(Message.id).where(Message.id.in_([m["id"] for m in queued]))
+                        .with_for_update())
+        time.sleep(1.0)  # the sends end and their outcomes wait for the locked rows
+    worker.join(timeout=30)
+
+    messages = [pipeline.message(m["id"]) for m in queued]
+    assert sorted(m["status"] for m in messages) == ["sending", "sent", "sent"]
+    assert sorted(m["external_id"] or "" for m in messages) == ["", "sg-fresh", "sg-reused"]
+    [waiting] = [m for m in messages if m["status"] == "sending"]
+    with pipeline.api.session() as session:
+        [job] = session.scalars(select(Job)).all()
+    assert job.payload["message_id"] == waiting["id"] and "IntegrityError" in job.last_error
+
+    pipeline.time_passes()
+    pipeline.api.run_worker()
+
+    assert pipeline.message(waiting["id"])["status"] == "sent"
