@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from clientcontact.accounts.credentials import (
@@ -22,7 +22,7 @@ from clientcontact.accounts.models import (
     Role,
 )
 from clientcontact.db.base import utcnow
-from clientcontact.db.tenancy import Actor, get_scoped, scoped
+from clientcontact.db.tenancy import Actor, scoped
 from clientcontact.errors import Conflict, Forbidden, NotFound, Unauthenticated
 
 
@@ -142,12 +142,22 @@ def actor_from_api_token(session: Session, token: str) -> Actor:
     return _active_actor(session, row.agent_id, row.account_id)
 
 
+def _visible_tokens(actor: Actor) -> Select[tuple[ApiToken]]:
+    """An admin sees every token of the account, an agent only their own: a token acts with
+    its agent's rights, so someone else's token would be someone else's rights."""
+    stmt = scoped(ApiToken, actor.account_id)
+    return stmt if actor.is_admin else stmt.where(ApiToken.agent_id == actor.agent_id)
+
+
 def list_api_tokens(session: Session, actor: Actor) -> list[ApiToken]:
-    return list(session.scalars(scoped(ApiToken, actor.account_id).order_by(ApiToken.id)))
+    return list(session.scalars(_visible_tokens(actor).order_by(ApiToken.id)))
 
 
 def revoke_api_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
-    row = get_scoped(session, ApiToken, token_id, actor.account_id)
+    """Another agent's token looks absent to an agent, like another account's."""
+    row = session.scalar(_visible_tokens(actor).where(ApiToken.id == token_id))
+    if row is None:
+        raise NotFound(f"apitoken {token_id} not found")
     row.revoked_at = row.revoked_at or utcnow()
     return row
 

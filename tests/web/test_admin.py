@@ -134,3 +134,21 @@ def test_an_inbox_without_typed_keys_uses_the_environments(ui: httpx.Client, api
     assert answer.status_code == 200
     row = answer.text[answer.text.index("Second number"):]
     assert row.index("Keys from the environment") < row.index("</tr>")
+
+
+def test_the_tokens_page_lets_an_admin_revoke_an_agents_token(ui: httpx.Client,
+                                                               api: Api) -> None:
+    [bobs] = [t for t in api.alice.http.get("/api/v1/api-tokens").json()
+              if t["name"] == "bob's test token"]
+    token = log_in_http(ui, api.alice)
+    page = ui.get("/admin/tokens").text
+    assert "Revoke bob&#39;s test token" in page and "carol" not in page
+    answer = ui.post(f"/admin/tokens/{bobs['id']}/revoke", headers=htmx(token))
+    assert answer.status_code == 200 and "Revoke bob&#39;s test token" not in answer.text
+    assert api.bob.http.get("/api/v1/me").status_code == 401
+
+
+def test_an_agent_has_no_tokens_page(api: Api) -> None:
+    with httpx.Client(base_url=api.server.base_url) as bob:
+        log_in_http(bob, api.bob)
+        assert bob.get("/admin/tokens").status_code == 403
