@@ -34,7 +34,7 @@ def create_account(session: Session, name: str) -> Account:
 
 
 def create_agent(session: Session, *, email: str, name: str, password: str) -> Agent:
-    email = email.strip().lower()
+    email = normalize_email(email)
     if session.scalar(select(Agent.id).where(Agent.email == email)) is not None:
         raise Conflict(f"an agent with email {email} already exists")
     agent = Agent(email=email, name=name, password_hash=hash_password(password))
@@ -58,11 +58,20 @@ def memberships_of(session: Session, agent_id: int) -> list[Membership]:
 def authenticate(session: Session, email: str, password: str,
                  account_id: int | None = None) -> Actor:
     """The actor for a correct email and password; one message for every kind of miss."""
-    agent = session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
+    return _actor_for(session, verify_login(session, email, password), account_id)
+
+
+def verify_login(session: Session, email: str, password: str) -> Agent:
+    """The active login of this email and password, whatever accounts it works in."""
+    agent = session.scalar(select(Agent).where(Agent.email == normalize_email(email)))
     ok = verify_password(agent.password_hash if agent else None, password)
     if not ok or agent is None or not agent.is_active:
         raise Unauthenticated("wrong email or password")
-    return _actor_for(session, agent, account_id)
+    return agent
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
 
 
 def _actor_for(session: Session, agent: Agent, account_id: int | None) -> Actor:

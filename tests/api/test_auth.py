@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clientcontact.accounts.invitations import set_role
+from clientcontact.accounts.members import set_role
 from clientcontact.accounts.models import Role
 from tests.harness import PASSWORD, Api
 
