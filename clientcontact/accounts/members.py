@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func
 from sqlalchemy.orm import Session
 
+from clientcontact.accounts.access import announce_access_changed
 from clientcontact.accounts.models import (
     Agent,
     ApiToken,
@@ -46,6 +47,7 @@ def set_active(session: Session, actor: Actor, agent_id: int, active: bool) -> A
     agent.is_active = active
     if not active:
         session.execute(delete(LoginSession).where(LoginSession.agent_id == agent_id))
+        announce_access_changed(session, agent_id, [actor.account_id])
     session.flush()
     return agent
 
@@ -68,6 +70,7 @@ def remove_member(session: Session, actor: Actor, agent_id: int) -> None:
     session.execute(scoped_delete(TeamMember, actor.account_id)
                     .where(TeamMember.agent_id == agent_id))
     release_assignments(session, actor, agent_id)
+    announce_access_changed(session, agent_id, [actor.account_id])
     session.flush()
 
 

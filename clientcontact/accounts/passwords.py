@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from clientcontact.accounts.access import announce_access_changed
 from clientcontact.accounts.credentials import hash_password, token_digest, verify_password
 from clientcontact.accounts.models import Agent, LoginSession
+from clientcontact.accounts.service import memberships_of
 from clientcontact.db.tenancy import Actor
 from clientcontact.errors import BadRequest, Forbidden
 
@@ -44,4 +46,6 @@ def change_password(session: Session, actor: Actor, *, current: str, new: str,
     if keep_login:
         others = others.where(LoginSession.token_hash != token_digest(keep_login))
     session.execute(others)
+    announce_access_changed(session, agent.id,
+                            [m.account_id for m in memberships_of(session, agent.id)])
     session.flush()

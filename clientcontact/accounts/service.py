@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from clientcontact.accounts.access import announce_access_changed
 from clientcontact.accounts.credentials import (
     hash_password,
     new_token,
@@ -100,7 +101,11 @@ def start_login_session(session: Session, actor: Actor, *, max_age: timedelta) -
 
 
 def end_login_session(session: Session, token: str) -> None:
-    session.execute(delete(LoginSession).where(LoginSession.token_hash == token_digest(token)))
+    login = session.scalar(
+        select(LoginSession).where(LoginSession.token_hash == token_digest(token)))
+    if login is not None:
+        session.delete(login)
+        announce_access_changed(session, login.agent_id, [login.account_id])
 
 
 def actor_from_login_session(session: Session, token: str) -> Actor:
@@ -128,6 +133,7 @@ def switch_login_account(session: Session, token: str, account_id: int) -> Actor
         actor = _active_actor(session, login.agent_id, account_id)
     except Unauthenticated:
         raise Forbidden("you are not an agent of that account") from None
+    announce_access_changed(session, login.agent_id, [login.account_id])
     login.account_id = account_id
     session.flush()
     return actor
