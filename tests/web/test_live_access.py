@@ -47,10 +47,10 @@ def test_logging_out_closes_the_stream(ui: httpx.Client, api: Api) -> None:
 def test_a_password_changed_elsewhere_closes_the_stream(ui: httpx.Client, api: Api) -> None:
     log_in_http(ui, api.bob)
     with httpx.Client(base_url=api.server.base_url) as phone, live(ui) as stream:
-        phone.post("/api/v1/auth/login", json={"email": api.bob.email, "password": PASSWORD})
-        changed = phone.post("/api/v1/me/password", json={
-            "current_password": PASSWORD, "new_password": "bobs-new-password"})
-        assert changed.status_code == 204
+        token = log_in_http(phone, api.bob)
+        changed = phone.post("/account/password", headers=htmx(token), data={
+            "current": PASSWORD, "new": "bobs-new-password", "repeat": "bobs-new-password"})
+        assert changed.status_code == 303
         assert "event: access-ended" in until_closed(stream)
 
 
