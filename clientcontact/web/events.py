@@ -29,8 +29,9 @@ from clientcontact.web.deps import WebActor
 
 router = APIRouter()
 
-# How often a stream checks that its login still opens the account: one indexed lookup per
-# stream; it also keeps proxies, which close a silent connection, from closing this one.
+# How often a stream checks that its login still opens the account (three lookups by key,
+# off the event loop), and sends a comment line that keeps proxies, which close a silent
+# connection, from closing it.
 RECHECK_SECONDS = 5.0
 
 
