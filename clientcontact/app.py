@@ -17,6 +17,7 @@ from clientcontact.api import (
     health,
     inbound_events,
     inboxes,
+    invitations,
     messages,
     tags,
 )
@@ -37,6 +38,7 @@ ROUTERS = [
     inboxes.router,
     channels.router,
     teams_api.router,
+    invitations.router,
     tags.router,
     dev.router,
     inbound_events.router,

@@ -54,6 +54,30 @@ class Membership(Base):
     agent: Mapped[Agent] = relationship(lazy="raise")
 
 
+class Invitation(Base):
+    """An account's offer of a membership to an email address, pending until the person
+    accepts it with the link's token and their own login. Only the token's SHA-256 is stored.
+
+    Holding a login for the address is not enough to join, and holding the link is not enough
+    to use a login someone else chose: the account must have meant this person (the token)
+    and the person must be who the login says (their own password or session).
+    """
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("account_id", "email"),)
+
+    id: Mapped[IdPk]
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("agents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
 class Team(Base):
     __tablename__ = "teams"
     __table_args__ = (UniqueConstraint("account_id", "name"),)

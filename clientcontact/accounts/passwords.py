@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from clientcontact.accounts.access import announce_access_changed
 from clientcontact.accounts.credentials import hash_password, token_digest, verify_password
 from clientcontact.accounts.models import Agent, LoginSession
+from clientcontact.accounts.service import memberships_of
 from clientcontact.db.tenancy import Actor
 from clientcontact.errors import BadRequest, Forbidden
 
@@ -23,6 +25,11 @@ def owes_new_password(session: Session, actor: Actor) -> bool:
     return agent is not None and agent.must_change_password
 
 
+def require_long_enough(password: str) -> None:
+    if len(password) < MIN_LENGTH:
+        raise BadRequest(f"a password needs at least {MIN_LENGTH} characters")
+
+
 def change_password(session: Session, actor: Actor, *, current: str, new: str,
                     keep_login: str | None = None) -> None:
     """Every other login session of the agent ends: whoever knew the old password is out.
@@ -30,8 +37,7 @@ def change_password(session: Session, actor: Actor, *, current: str, new: str,
     agent = session.get(Agent, actor.agent_id)
     if agent is None or not verify_password(agent.password_hash, current):
         raise BadRequest("the current password is not right")
-    if len(new) < MIN_LENGTH:
-        raise BadRequest(f"a password needs at least {MIN_LENGTH} characters")
+    require_long_enough(new)
     if new == current:
         raise BadRequest("the new password must differ from the current one")
     agent.password_hash = hash_password(new)
@@ -40,4 +46,6 @@ def change_password(session: Session, actor: Actor, *, current: str, new: str,
     if keep_login:
         others = others.where(LoginSession.token_hash != token_digest(keep_login))
     session.execute(others)
+    announce_access_changed(session, agent.id,
+                            [m.account_id for m in memberships_of(session, agent.id)])
     session.flush()

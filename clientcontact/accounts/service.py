@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from clientcontact.accounts.access import announce_access_changed
 from clientcontact.accounts.credentials import (
     hash_password,
     new_token,
@@ -22,7 +23,7 @@ from clientcontact.accounts.models import (
     Role,
 )
 from clientcontact.db.base import utcnow
-from clientcontact.db.tenancy import Actor, get_scoped, scoped
+from clientcontact.db.tenancy import Actor, scoped
 from clientcontact.errors import Conflict, Forbidden, NotFound, Unauthenticated
 
 
@@ -34,7 +35,7 @@ def create_account(session: Session, name: str) -> Account:
 
 
 def create_agent(session: Session, *, email: str, name: str, password: str) -> Agent:
-    email = email.strip().lower()
+    email = normalize_email(email)
     if session.scalar(select(Agent.id).where(Agent.email == email)) is not None:
         raise Conflict(f"an agent with email {email} already exists")
     agent = Agent(email=email, name=name, password_hash=hash_password(password))
@@ -58,11 +59,20 @@ def memberships_of(session: Session, agent_id: int) -> list[Membership]:
 def authenticate(session: Session, email: str, password: str,
                  account_id: int | None = None) -> Actor:
     """The actor for a correct email and password; one message for every kind of miss."""
-    agent = session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
+    return _actor_for(session, verify_login(session, email, password), account_id)
+
+
+def verify_login(session: Session, email: str, password: str) -> Agent:
+    """The active login of this email and password, whatever accounts it works in."""
+    agent = session.scalar(select(Agent).where(Agent.email == normalize_email(email)))
     ok = verify_password(agent.password_hash if agent else None, password)
     if not ok or agent is None or not agent.is_active:
         raise Unauthenticated("wrong email or password")
-    return _actor_for(session, agent, account_id)
+    return agent
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
 
 
 def _actor_for(session: Session, agent: Agent, account_id: int | None) -> Actor:
@@ -91,7 +101,11 @@ def start_login_session(session: Session, actor: Actor, *, max_age: timedelta) -
 
 
 def end_login_session(session: Session, token: str) -> None:
-    session.execute(delete(LoginSession).where(LoginSession.token_hash == token_digest(token)))
+    login = session.scalar(
+        select(LoginSession).where(LoginSession.token_hash == token_digest(token)))
+    if login is not None:
+        session.delete(login)
+        announce_access_changed(session, login.agent_id, [login.account_id])
 
 
 def actor_from_login_session(session: Session, token: str) -> Actor:
@@ -119,6 +133,7 @@ def switch_login_account(session: Session, token: str, account_id: int) -> Actor
         actor = _active_actor(session, login.agent_id, account_id)
     except Unauthenticated:
         raise Forbidden("you are not an agent of that account") from None
+    announce_access_changed(session, login.agent_id, [login.account_id])
     login.account_id = account_id
     session.flush()
     return actor
@@ -142,12 +157,22 @@ def actor_from_api_token(session: Session, token: str) -> Actor:
     return _active_actor(session, row.agent_id, row.account_id)
 
 
+def _visible_tokens(actor: Actor) -> Select[tuple[ApiToken]]:
+    """An admin sees every token of the account, an agent only their own: a token acts with
+    its agent's rights, so someone else's token would be someone else's rights."""
+    stmt = scoped(ApiToken, actor.account_id)
+    return stmt if actor.is_admin else stmt.where(ApiToken.agent_id == actor.agent_id)
+
+
 def list_api_tokens(session: Session, actor: Actor) -> list[ApiToken]:
-    return list(session.scalars(scoped(ApiToken, actor.account_id).order_by(ApiToken.id)))
+    return list(session.scalars(_visible_tokens(actor).order_by(ApiToken.id)))
 
 
 def revoke_api_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
-    row = get_scoped(session, ApiToken, token_id, actor.account_id)
+    """Another agent's token looks absent to an agent, like another account's."""
+    row = session.scalar(_visible_tokens(actor).where(ApiToken.id == token_id))
+    if row is None:
+        raise NotFound(f"apitoken {token_id} not found")
     row.revoked_at = row.revoked_at or utcnow()
     return row
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from clientcontact.accounts import service as accounts
 from clientcontact.accounts import teams
+from clientcontact.accounts.members import remove_member
 from clientcontact.accounts.models import Team
 from clientcontact.api.deps import CurrentActor, CurrentAdmin, DbSession
 
@@ -41,6 +42,13 @@ class AgentOut(BaseModel):
 def list_agents(session: DbSession, actor: CurrentActor) -> list[AgentOut]:
     return [AgentOut(id=a.id, name=a.name, email=a.email, role=m.role.value,
                      is_active=a.is_active) for a, m in accounts.list_agents(session, actor)]
+
+
+@router.delete("/agents/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_agent(agent_id: int, session: DbSession, admin: CurrentAdmin) -> None:
+    """Ends the agent's membership of this account (not their login, nor their other
+    accounts): their sessions here end and their tokens for it are revoked at once."""
+    remove_member(session, admin, agent_id)
 
 
 @router.get("/teams", response_model=list[TeamOut])

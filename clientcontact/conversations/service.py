@@ -28,7 +28,7 @@ from clientcontact.conversations.models import (
 from clientcontact.conversations.tags import tags_by_name
 from clientcontact.db.base import utcnow
 from clientcontact.db.counting import count_up_to
-from clientcontact.db.tenancy import Actor, get_scoped, scoped
+from clientcontact.db.tenancy import Actor, get_scoped, scoped, scoped_update
 from clientcontact.errors import BadRequest
 from clientcontact.inboxes.models import Inbox
 from clientcontact.realtime.bus import RealtimeEvent, publish_after_commit
@@ -70,6 +70,13 @@ def new_reply_token() -> str:
 def get_conversation(session: Session, actor: Actor, conversation_id: int) -> Conversation:
     return get_scoped(session, Conversation, conversation_id, actor.account_id,
                       *CONVERSATION_LOADS)
+
+
+def release_assignments(session: Session, actor: Actor, agent_id: int) -> None:
+    """An agent who leaves the account lets go of its conversations: they become unassigned,
+    so no one waits on someone who can no longer open them."""
+    session.execute(scoped_update(Conversation, actor.account_id)
+                    .where(Conversation.assignee_id == agent_id).values(assignee_id=None))
 
 
 def list_conversations(session: Session, actor: Actor, filters: ConversationFilter,

@@ -4,6 +4,7 @@ from clientcontact.accounts.models import (
     Account,
     Agent,
     ApiToken,
+    Invitation,
     LoginSession,
     Membership,
     Team,
@@ -20,6 +21,6 @@ from clientcontact.jobs.models import Job
 
 __all__ = [
     "Account", "Agent", "ApiToken", "Attachment", "Base", "CannedResponse", "Contact",
-    "ContactIdentity", "Conversation", "ConversationRead", "InboundEventRow", "Inbox", "Job",
-    "LoginSession", "Membership", "Message", "Tag", "Team", "TeamMember",
+    "ContactIdentity", "Conversation", "ConversationRead", "InboundEventRow", "Inbox",
+    "Invitation", "Job", "LoginSession", "Membership", "Message", "Tag", "Team", "TeamMember",
 ]

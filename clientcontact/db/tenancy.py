@@ -6,7 +6,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import BindParameter, ColumnElement, Select, Update, select, tuple_, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Delete,
+    Select,
+    Update,
+    delete,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from clientcontact.errors import NotFound
@@ -40,6 +50,11 @@ def scoped(model: type[T], account_id: AccountId, *columns: Any) -> Select[Any]:
 def scoped_update(model: type[T], account_id: AccountId) -> Update:
     """`update(model)` limited to one account's rows."""
     return update(model).where(model.account_id == account_id)  # type: ignore[attr-defined]
+
+
+def scoped_delete(model: type[T], account_id: AccountId) -> Delete:
+    """`delete(model)` limited to one account's rows."""
+    return delete(model).where(model.account_id == account_id)  # type: ignore[attr-defined]
 
 
 def get_scoped(session: Session, model: type[T], ident: int, account_id: int,

@@ -16,11 +16,12 @@ from clientcontact.web import (
     conversation,
     events,
     inbox,
+    invitations,
     static,
 )
 from clientcontact.web.security import require_csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
-for module in (static, auth, account, inbox, conversation, compose, actions, contacts, events,
-               attachments, admin):
+for module in (static, auth, invitations, account, inbox, conversation, compose, actions,
+               contacts, events, attachments, admin):
     router.include_router(module.router)

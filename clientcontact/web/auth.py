@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from clientcontact.accounts import service as accounts
 from clientcontact.api.deps import SESSION_COOKIE, AppSettings, DbSession
+from clientcontact.db.tenancy import Actor
 from clientcontact.errors import TooManyAttempts, Unauthenticated
 from clientcontact.settings import Settings
 from clientcontact.web.login_throttle import login_throttle
@@ -53,9 +55,15 @@ def login(request: Request, session: DbSession, settings: AppSettings,
         return _login_form(request, settings, next=next, email=email,
                            error="Wrong email or password.", status_code=401)
     throttle.succeeded(ip, email)
+    return logged_in(session, settings, actor, next=safe_next(next), remember=remember)
+
+
+def logged_in(session: Session, settings: Settings, actor: Actor, *, next: str,
+              remember: bool = False) -> Response:
+    """Start a login session for `actor` and send the browser to `next` with its cookie."""
     max_age = timedelta(days=settings.login_max_age_days) if remember else UNREMEMBERED_MAX_AGE
     token = accounts.start_login_session(session, actor, max_age=max_age)
-    response = RedirectResponse(safe_next(next), status_code=303)
+    response = RedirectResponse(next, status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
                         secure=settings.cookie_secure,
                         max_age=int(max_age.total_seconds()) if remember else None)
@@ -78,10 +86,16 @@ def logout(request: Request, session: DbSession, settings: AppSettings) -> Respo
 
 def _login_form(request: Request, settings: Settings, *, next: str, email: str = "",
                 error: str | None = None, status_code: int = 200) -> Response:
-    """A pre-session cookie gives the form a CSRF token before anyone is logged in."""
+    return render_before_login(request, settings, "login.html",
+                               {"next": next, "email": email, "error": error},
+                               status_code=status_code)
+
+
+def render_before_login(request: Request, settings: Settings, name: str,
+                        context: dict[str, Any], *, status_code: int = 200) -> Response:
+    """A pre-session cookie gives the page's forms a CSRF token before anyone is logged in."""
     pre_session = request.cookies.get(PRE_SESSION_COOKIE) or new_pre_session()
-    response = render(request, "login.html", {"next": next, "email": email, "error": error},
-                      status_code=status_code, binding=pre_session)
+    response = render(request, name, context, status_code=status_code, binding=pre_session)
     response.set_cookie(PRE_SESSION_COOKIE, pre_session, httponly=True, samesite="lax",
                         secure=settings.cookie_secure)
     return response

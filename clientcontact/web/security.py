@@ -20,6 +20,7 @@ from clientcontact.errors import Forbidden
 
 PRE_SESSION_COOKIE = "cc_presession"
 LOGIN_PATH = "/login"
+INVITATION_PATH = "/invitations/"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -50,10 +51,14 @@ def _secret(request: Request) -> bytes:
 
 def csrf_binding(request: Request) -> str | None:
     """The login form is bound to the pre-session cookie even if a stale session cookie
-    lingers; everything else to the login session."""
+    lingers; an invitation page too when no one is logged in; everything else to the login
+    session."""
     if request.url.path == LOGIN_PATH:
         return request.cookies.get(PRE_SESSION_COOKIE)
-    return request.cookies.get(SESSION_COOKIE)
+    login = request.cookies.get(SESSION_COOKIE)
+    if login is None and request.url.path.startswith(INVITATION_PATH):
+        return request.cookies.get(PRE_SESSION_COOKIE)
+    return login
 
 
 def csrf_token_for(request: Request, binding: str | None) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from clientcontact.accounts.members import set_role
+from clientcontact.accounts.models import Role
 from tests.harness import PASSWORD, Api
 
 
@@ -58,3 +60,38 @@ class TestApiTokens:
                                  headers={"Authorization": f"Bearer {created['token']}"})
         assert me.status_code == 401
         assert "revoked" in me.json()["error"]["message"]
+
+
+class TestWhatATokenMayDo:
+    """A token acts with its agent's rights, at most: an agent sees and revokes only their own
+    tokens, an admin every token of the account."""
+
+    def test_an_agent_sees_only_their_own_tokens(self, api: Api) -> None:
+        api.bob.http.post("/api/v1/api-tokens", json={"name": "bob's script"})
+        names = [t["name"] for t in api.bob.http.get("/api/v1/api-tokens").json()]
+        assert sorted(names) == ["bob's script", "bob's test token"]
+
+    def test_an_agent_cannot_revoke_the_admins_token(self, api: Api) -> None:
+        [alices] = [t for t in api.alice.http.get("/api/v1/api-tokens").json()
+                    if t["name"] == "alice's test token"]
+        answer = api.bob.http.delete(f"/api/v1/api-tokens/{alices['id']}")
+        assert answer.status_code == 404
+        assert api.alice.http.get("/api/v1/me").status_code == 200
+
+    def test_an_admin_sees_and_revokes_every_token_of_the_account(self, api: Api) -> None:
+        listed = {t["name"]: t for t in api.alice.http.get("/api/v1/api-tokens").json()}
+        assert set(listed) == {"alice's test token", "bob's test token"}  # not carol's
+        bobs = listed["bob's test token"]
+        assert api.alice.http.delete(f"/api/v1/api-tokens/{bobs['id']}").status_code == 200
+        assert api.bob.http.get("/api/v1/me").status_code == 401
+
+    def test_a_token_follows_its_agents_role_at_once(self, api: Api) -> None:
+        team = {"name": "Night shift"}
+        assert api.bob.http.post("/api/v1/teams", json=team).status_code == 403
+        with api.session() as session:
+            set_role(session, api.alice.actor, api.bob.agent_id, Role.ADMIN)
+        assert api.bob.http.post("/api/v1/teams", json=team).status_code == 201
+        with api.session() as session:
+            set_role(session, api.alice.actor, api.bob.agent_id, Role.AGENT)
+        assert api.bob.http.post("/api/v1/teams", json={"name": "Day"}).status_code == 403
+        assert len(api.bob.http.get("/api/v1/api-tokens").json()) == 1  # his own again

@@ -25,6 +25,7 @@ class AcmeIds:
     token: int
     attachment: int
     agent: int
+    invitation: int
 
 
 @pytest.fixture
@@ -37,10 +38,12 @@ def acme(api: Api) -> AcmeIds:
     team = api.alice.http.post("/api/v1/teams", json={"name": "Billing"}).json()
     tag = api.alice.http.post("/api/v1/tags", json={"name": "vip"}).json()
     token = api.alice.http.post("/api/v1/api-tokens", json={"name": "script"}).json()
+    invitation = api.alice.http.post("/api/v1/invitations", json={
+        "email": "dan@acme.test", "name": "Dan"}).json()
     return AcmeIds(conversation=thread.conversation_id, message=reply["id"],
                    contact=thread.contact_id, inbox=thread.inbox_id, team=team["id"],
                    tag=tag["id"], token=token["id"], attachment=reply["attachments"][0]["id"],
-                   agent=api.alice.agent_id)
+                   agent=api.alice.agent_id, invitation=invitation["id"])
 
 
 # (method, path, body): every route that takes an id, with Acme's ids filled in.
@@ -63,6 +66,8 @@ PATH_CASES = [
     ("GET", "/api/v1/tags/{tag}", None),
     ("DELETE", "/api/v1/tags/{tag}", None),
     ("DELETE", "/api/v1/api-tokens/{token}", None),
+    ("DELETE", "/api/v1/agents/{agent}", None),
+    ("DELETE", "/api/v1/invitations/{invitation}", None),
 ]
 
 
@@ -86,7 +91,8 @@ def test_every_route_with_an_id_is_in_the_tenancy_table(api: Api) -> None:
                 .replace("{message}", "{message_id}").replace("{attachment}", "{attachment_id}")
                 .replace("{contact}", "{contact_id}").replace("{inbox}", "{inbox_id}")
                 .replace("{team}", "{team_id}").replace("{tag}", "{tag_id}")
-                .replace("{token}", "{token_id}")) for m, p, _ in PATH_CASES}
+                .replace("{token}", "{token_id}").replace("{agent}", "{agent_id}")
+                .replace("{invitation}", "{invitation_id}")) for m, p, _ in PATH_CASES}
     assert routes - covered == set()
 
 

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from clientcontact.channels.base import ChannelKind
 from tests.browser.conftest import open_row, screenshot
 from tests.builders import customer_writes
-from tests.harness import Api, Person
+from tests.harness import Api
 
 
 def test_j_k_enter_r_and_e_work_the_list(log_in: Callable[..., Page], api: Api) -> None:
@@ -53,7 +53,7 @@ def test_an_email_conversation_reads_like_mail(log_in: Callable[..., Page], api:
     screenshot(page, "inbox-laptop", publish=True)
 
 
-def test_an_invited_agent_trades_the_one_time_password_for_their_own(
+def test_an_invited_agent_opens_the_link_and_chooses_a_password(
         log_in: Callable[..., Page], api: Api) -> None:
     page = log_in(api.alice)
     page.get_by_role("link", name="Admin").click()
@@ -61,20 +61,18 @@ def test_an_invited_agent_trades_the_one_time_password_for_their_own(
     page.get_by_label("Name").fill("Dan Newhire")
     page.get_by_label("Email").fill("dan@acme.test")
     page.get_by_role("button", name="Invite").click()
-    password = page.locator("#one-time-password").inner_text()
+    link = page.locator("#invitation-link").inner_text()
+    cancel = page.get_by_role("button", name="Cancel the invitation of dan@acme.test")
+    expect(cancel).to_be_visible()
     screenshot(page, "admin-agents", publish=True)
-    dan = Person(api.alice.actor, "Dan Newhire", "dan@acme.test", api.alice.http)
     context = page.context.browser.new_context()  # type: ignore[union-attr]
     other = context.new_page()
-    other.goto(f"{api.server.base_url}/login")
-    other.get_by_label("Email").fill(dan.email)
-    other.get_by_label("Password").fill(password)
-    other.get_by_role("button", name="Log in").click()
-    expect(other.get_by_role("heading", name="Choose your password")).to_be_visible()
-    other.get_by_label("One-time password").fill(password)
-    other.get_by_label("New password (at least 10 characters)").fill("dans-own-password")
-    other.get_by_label("New password again").fill("dans-own-password")
-    other.get_by_role("button", name="Save password").click()
+    other.goto(link.replace(api.settings.public_url, api.server.base_url))
+    expect(other.get_by_text("Acme invites dan@acme.test")).to_be_visible()
+    other.get_by_label("Your name").fill("Dan Newhire")
+    other.get_by_label("Choose a password (at least 10 characters)").fill("dans-own-password")
+    other.get_by_label("The password again").fill("dans-own-password")
+    other.get_by_role("button", name="Create my login and join").click()
     expect(other.locator(".topbar .me")).to_have_text("Dan Newhire")
     expect(other.get_by_role("link", name="Admin")).to_have_count(0)
     context.close()

@@ -201,3 +201,11 @@ def test_a_customer_email_reply_reopens_a_resolved_conversation(log_in: Callable
     expect(page.locator("#conversation-status")).to_have_text("open")
     # and it is back in the agent's open list
     expect(page.locator(".conversation-row", has_text="Broken lamp")).to_be_visible()
+
+
+def test_an_agent_removed_from_the_account_is_sent_to_the_login_page(
+        log_in: Callable[..., Page], api: Api) -> None:
+    page = log_in(api.bob)
+    answer = api.alice.http.delete(f"/api/v1/agents/{api.bob.agent_id}")
+    assert answer.status_code == 204
+    expect(page).to_have_url(re.compile(r"/login$"), timeout=5_000)

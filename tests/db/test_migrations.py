@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from clientcontact.db.engine import make_engine
-from clientcontact.db.migrate import current_revision, head_revision, upgrade
+from clientcontact.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from clientcontact.db.models import Base
 
 
@@ -39,3 +41,47 @@ def test_upgrading_twice_changes_nothing(tmp_path: Path) -> None:
     upgrade(engine)
     assert set(inspect(create_engine(engine.url)).get_table_names()) == tables
     assert {"conversations", "messages", "jobs", "contact_identities"} <= tables
+
+
+def test_a_login_on_a_one_time_password_keeps_only_the_account_that_invited_it(
+        empty_database: str) -> None:
+    """Before invitation links, a second account could add a login still on the one-time
+    password the first account's admin chose: that membership becomes an invitation again."""
+    engine = make_engine(empty_database)
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "5b9e3d7a1c20")
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        for account_id, name in ((1, "Globex"), (2, "Acme")):
+            connection.execute(text("INSERT INTO accounts (id, name, created_at) "
+                                    "VALUES (:id, :name, :now)"),
+                               {"id": account_id, "name": name, "now": now})
+        connection.execute(text(
+            "INSERT INTO agents (id, email, name, password_hash, is_active, "
+            "must_change_password, created_at) VALUES (1, 'x@example.test', 'X', 'h', :t, :t, "
+            ":now)"), {"t": True, "now": now})
+        for membership_id, account_id, role in ((1, 1, "agent"), (2, 2, "admin")):
+            connection.execute(text(
+                "INSERT INTO memberships (id, account_id, agent_id, role, created_at) "
+                "VALUES (:id, :account, 1, :role, :now)"),
+                {"id": membership_id, "account": account_id, "role": role, "now": now})
+        connection.execute(text(
+            "INSERT INTO login_sessions (account_id, agent_id, token_hash, created_at, "
+            "expires_at) VALUES (2, 1, 'session-in-acme', :now, :now)"), {"now": now})
+        connection.execute(text(
+            "INSERT INTO api_tokens (account_id, agent_id, name, token_hash, prefix, "
+            "created_at) VALUES (2, 1, 'acme script', 'token-for-acme', 'cct_', :now)"),
+            {"now": now})
+    upgrade(engine)
+    with engine.connect() as connection:
+        memberships = connection.execute(text("SELECT account_id FROM memberships")).all()
+        invitations = connection.execute(text(
+            "SELECT account_id, email, role FROM invitations")).all()
+        sessions = connection.execute(text("SELECT count(*) FROM login_sessions")).scalar()
+        revoked = connection.execute(text("SELECT revoked_at FROM api_tokens")).scalar()
+    assert [tuple(m) for m in memberships] == [(1,)]
+    assert [tuple(i) for i in invitations] == [(2, "x@example.test", "admin")]
+    assert sessions == 0 and revoked is not None
+    engine.dispose()

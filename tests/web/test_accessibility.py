@@ -64,3 +64,11 @@ def test_the_login_form_is_labelled(ui: httpx.Client) -> None:
     parser = Controls()
     parser.feed(ui.get("/login").text)
     assert len(parser.controls) == 3 and parser.unnamed() == []
+
+
+def test_the_invitation_page_is_labelled(ui: httpx.Client, api: Api) -> None:
+    invitation = api.alice.http.post("/api/v1/invitations", json={
+        "email": "dan@acme.test", "name": "Dan"}).json()
+    parser = Controls()
+    parser.feed(ui.get(invitation["url"].removeprefix(api.settings.public_url)).text)
+    assert len(parser.controls) == 5 and parser.unnamed() == []  # with the hidden username

@@ -28,3 +28,15 @@ def test_agents_cannot_open_the_admin_pages(ui: httpx.Client, api: Api) -> None:
     assert ui.get("/admin/agents").status_code == 403
     answer = ui.post("/admin/tokens", data={"name": "mine"}, headers=htmx(token))
     assert answer.status_code == 403
+
+
+def test_another_accounts_members_and_invitations_are_not_found(ui: httpx.Client,
+                                                                api: Api) -> None:
+    invitation = api.alice.http.post("/api/v1/invitations", json={
+        "email": "dan@acme.test", "name": "Dan"}).json()
+    token = log_in_http(ui, api.carol)
+    for path in (f"/admin/agents/{api.bob.agent_id}/remove",
+                 f"/admin/invitations/{invitation['id']}/cancel"):
+        assert ui.post(path, headers=htmx(token)).status_code == 404, path
+    assert api.bob.http.get("/api/v1/me").status_code == 200
+    assert len(api.alice.http.get("/api/v1/invitations").json()) == 1

@@ -1,4 +1,4 @@
-"""Agents (invite, role, deactivate) and teams."""
+"""Agents (invite, role, deactivate, remove) and teams."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from clientcontact.accounts import invitations, teams
+from clientcontact.accounts import invitations, members, teams
 from clientcontact.accounts.models import Role
 from clientcontact.accounts.service import list_agents
-from clientcontact.api.deps import DbSession
+from clientcontact.api.deps import AppSettings, DbSession
 from clientcontact.db.tenancy import Actor
 from clientcontact.web.admin.pages import admin_page
 from clientcontact.web.deps import WebAdmin
@@ -25,32 +25,48 @@ def agent_list(request: Request, session: DbSession, admin: WebAdmin) -> Respons
 
 
 @router.post("/agents")
-def invite(request: Request, session: DbSession, admin: WebAdmin,
+def invite(request: Request, session: DbSession, admin: WebAdmin, settings: AppSettings,
            email: Annotated[str, Form(min_length=3, max_length=320)],
            name: Annotated[str, Form(min_length=1, max_length=200)],
            role: Annotated[Role, Form()] = Role.AGENT) -> Response:
-    agent, password = invitations.invite_agent(session, admin, email=email, name=name, role=role)
-    return _agents(request, session, admin, invited=(agent.email, password))
+    """The page answers the same whether or not the address has a login elsewhere."""
+    invitation, token = invitations.invite(session, admin, email=email, name=name, role=role)
+    return _agents(request, session, admin,
+                   invited=(invitation.email, invitations.link(settings.public_url, token)))
+
+
+@router.post("/invitations/{invitation_id}/cancel")
+def cancel_invitation(invitation_id: int, request: Request, session: DbSession,
+                      admin: WebAdmin) -> Response:
+    invitations.cancel_invitation(session, admin, invitation_id)
+    return _agents(request, session, admin)
 
 
 @router.post("/agents/{agent_id}/role")
 def change_role(agent_id: int, request: Request, session: DbSession, admin: WebAdmin,
                 role: Annotated[Role, Form()]) -> Response:
-    invitations.set_role(session, admin, agent_id, role)
+    members.set_role(session, admin, agent_id, role)
     return _agents(request, session, admin)
 
 
 @router.post("/agents/{agent_id}/active")
 def change_active(agent_id: int, request: Request, session: DbSession, admin: WebAdmin,
                   active: Annotated[bool, Form()]) -> Response:
-    invitations.set_active(session, admin, agent_id, active)
+    members.set_active(session, admin, agent_id, active)
+    return _agents(request, session, admin)
+
+
+@router.post("/agents/{agent_id}/remove")
+def remove(agent_id: int, request: Request, session: DbSession, admin: WebAdmin) -> Response:
+    members.remove_member(session, admin, agent_id)
     return _agents(request, session, admin)
 
 
 def _agents(request: Request, session: Session, admin: Actor,
-            invited: tuple[str, str | None] | None = None) -> Response:
+            invited: tuple[str, str] | None = None) -> Response:
     return admin_page(request, session, admin, "agents", {
-        "members": list_agents(session, admin), "roles": list(Role), "invited": invited})
+        "members": list_agents(session, admin), "roles": list(Role), "invited": invited,
+        "invitations": invitations.pending_invitations(session, admin)})
 
 
 @router.get("/teams")
