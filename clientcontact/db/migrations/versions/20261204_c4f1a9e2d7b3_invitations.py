@@ -1,7 +1,7 @@
 """invitations: a membership is offered to an email and accepted with the link's token
 
 Revision ID: c4f1a9e2d7b3
-Revises: 5b9e3d7a1c20
+Revises: e7d2b5c8a913
 Create Date: 2026-12-04 15:20:00.000000
 
 A login still on a one-time password was chosen by the admin who invited it, who may also be
@@ -21,7 +21,7 @@ from alembic import op
 import clientcontact.db.base
 
 revision = 'c4f1a9e2d7b3'
-down_revision = '5b9e3d7a1c20'
+down_revision = 'e7d2b5c8a913'
 branch_labels = None
 depends_on = None
 
