@@ -87,7 +87,16 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     if runtime.settings.run_worker_in_process:
         typer.echo("Delivery worker: inside this process")
     # Browsers hold /events streams open for ever; on Ctrl+C give requests 3 s, then stop.
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=3)
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=3,
+                **proxy_options(runtime.settings))
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn believes X-Forwarded-For from loopback unless told otherwise, and anyone on the
+    machine (or a proxy passing the header through) can forge it: only TRUSTED_PROXIES may
+    name the client."""
+    trusted = settings.trusted_proxies.strip()
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
 
 
 @cli.command()

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clientcontact.accounts import service as accounts
+from clientcontact.accounts.credentials import verify_password
 from clientcontact.accounts.models import Account, Agent, Role
 from clientcontact.accounts.teams import create_team
 from clientcontact.channels.base import ChannelKind
@@ -24,6 +25,7 @@ from clientcontact.settings import Settings
 
 DEMO_EMAIL = "admin@example.com"
 DEMO_PASSWORD = "clientcontact-demo"
+DEMO_AGENTS = (DEMO_EMAIL, "sam@example.com")
 
 
 @dataclass(frozen=True)
@@ -61,15 +63,21 @@ def ensure_demo(session: Session, settings: Settings) -> DemoLogin:
     admin = accounts.create_agent(session, email=DEMO_EMAIL, name="Alex Admin",
                                   password=DEMO_PASSWORD)
     accounts.add_member(session, account, admin, Role.ADMIN)
-    agent = accounts.create_agent(session, email="sam@example.com", name="Sam Support",
+    agent = accounts.create_agent(session, email=DEMO_AGENTS[1], name="Sam Support",
                                   password=DEMO_PASSWORD)
     accounts.add_member(session, account, agent, Role.AGENT)
     actor = Actor(account_id=account.id, agent_id=admin.id, role=Role.ADMIN.value)
     create_team(session, actor, "Billing", [admin.id, agent.id])
     ensure_default_inboxes(session, actor, settings)
-    if settings.seed_demo:
-        seed_threads(session, actor)
+    seed_threads(session, actor)
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, True)
+
+
+def published_logins(session: Session) -> list[str]:
+    """The demo's agents that still log in with the published password."""
+    agents = session.scalars(select(Agent).where(Agent.email.in_(DEMO_AGENTS),
+                                                 Agent.is_active.is_(True)))
+    return [a.email for a in agents if verify_password(a.password_hash, DEMO_PASSWORD)]
 
 
 def seed_threads(session: Session, actor: Actor) -> None:

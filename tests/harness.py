@@ -17,6 +17,7 @@ from clientcontact.accounts import service as accounts
 from clientcontact.accounts.models import Role
 from clientcontact.app import create_app
 from clientcontact.channels.base import ChannelKind
+from clientcontact.cli import proxy_options
 from clientcontact.db.migrate import upgrade
 from clientcontact.db.scope import unit_of_work
 from clientcontact.db.tenancy import Actor
@@ -55,7 +56,8 @@ class AppServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on",
+                                               **proxy_options(settings)))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
         deadline = time.monotonic() + 15

@@ -8,8 +8,14 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
 from clientcontact.accounts import service as accounts
-from clientcontact.accounts.passwords import change_password
-from clientcontact.api.deps import SESSION_COOKIE, AppSettings, CurrentActor, DbSession
+from clientcontact.api.deps import (
+    SESSION_COOKIE,
+    AppRuntime,
+    AppSettings,
+    CurrentActor,
+    DbSession,
+    client_ip,
+)
 from clientcontact.db.tenancy import Actor
 from clientcontact.errors import Unauthenticated
 
@@ -54,8 +60,11 @@ class NewTokenOut(TokenOut):
 
 
 @router.post("/auth/login", response_model=MeOut)
-def login(body: LoginIn, response: Response, session: DbSession, settings: AppSettings) -> MeOut:
-    actor = accounts.authenticate(session, body.email, body.password, body.account_id)
+def login(body: LoginIn, request: Request, response: Response, session: DbSession,
+          runtime: AppRuntime, settings: AppSettings) -> MeOut:
+    """Throttled with the UI's login: too many failures from one IP for one email give 429."""
+    actor = runtime.logins.log_in(session, client_ip(request), body.email, body.password,
+                                  body.account_id)
     max_age = timedelta(days=settings.login_max_age_days)
     token = accounts.start_login_session(session, actor, max_age=max_age)
     response.set_cookie(SESSION_COOKIE, token, max_age=int(max_age.total_seconds()),
@@ -85,10 +94,12 @@ def _me(session: DbSession, actor: Actor) -> MeOut:
 
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
 def change_my_password(body: PasswordIn, request: Request, session: DbSession,
-                       actor: CurrentActor) -> None:
-    """Ends the agent's other login sessions; the one making the change stays."""
-    change_password(session, actor, current=body.current_password, new=body.new_password,
-                    keep_login=request.cookies.get(SESSION_COOKIE))
+                       runtime: AppRuntime, actor: CurrentActor) -> None:
+    """Ends the agent's other login sessions; the one making the change stays. Wrong current
+    passwords count towards the login throttle."""
+    runtime.logins.change_password(session, client_ip(request), actor,
+                                   current=body.current_password, new=body.new_password,
+                                   keep_login=request.cookies.get(SESSION_COOKIE))
 
 
 @router.get("/api-tokens", response_model=list[TokenOut])

@@ -60,6 +60,12 @@ def get_actor(request: Request, session: DbSession) -> Actor:
 CurrentActor = Annotated[Actor, Depends(get_actor)]
 
 
+def client_ip(request: Request) -> str:
+    """Who is calling, for the login throttle. X-Forwarded-For counts only from the proxies
+    TRUSTED_PROXIES names: the server (see `clientcontact serve`) applies it to the peer."""
+    return request.client.host if request.client else "?"
+
+
 def get_admin(actor: CurrentActor) -> Actor:
     if not actor.is_admin:
         raise Forbidden("only an admin of this account can do that")

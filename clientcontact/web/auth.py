@@ -9,10 +9,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from clientcontact.accounts import service as accounts
-from clientcontact.api.deps import SESSION_COOKIE, AppSettings, DbSession
-from clientcontact.errors import TooManyAttempts, Unauthenticated
+from clientcontact.api.deps import SESSION_COOKIE, AppRuntime, AppSettings, DbSession, client_ip
+from clientcontact.api.errors import error_headers
+from clientcontact.errors import Forbidden, TooManyAttempts, Unauthenticated
 from clientcontact.settings import Settings
-from clientcontact.web.login_throttle import login_throttle
 from clientcontact.web.security import PRE_SESSION_COOKIE, new_pre_session
 from clientcontact.web.templating import render
 
@@ -35,24 +35,19 @@ def login_page(request: Request, settings: AppSettings, next: str | None = None)
 
 
 @router.post("/login")
-def login(request: Request, session: DbSession, settings: AppSettings,
+def login(request: Request, session: DbSession, runtime: AppRuntime, settings: AppSettings,
           email: Annotated[str, Form(max_length=320)],
           password: Annotated[str, Form(max_length=1000)],
           remember: Annotated[bool, Form()] = False,
           next: Annotated[str, Form()] = "/") -> Response:
-    ip = request.client.host if request.client else "?"
-    throttle = login_throttle(request)
     try:
-        throttle.check(ip, email)
-        actor = accounts.authenticate(session, email, password)
-    except TooManyAttempts as exc:
-        return _login_form(request, settings, next=next, email=email, error=exc.message,
-                           status_code=429)
+        actor = runtime.logins.log_in(session, client_ip(request), email, password)
     except Unauthenticated:
-        throttle.failed(ip, email)
         return _login_form(request, settings, next=next, email=email,
                            error="Wrong email or password.", status_code=401)
-    throttle.succeeded(ip, email)
+    except (TooManyAttempts, Forbidden) as exc:
+        return _login_form(request, settings, next=next, email=email, error=exc.message,
+                           status_code=exc.status_code, headers=error_headers(exc))
     max_age = timedelta(days=settings.login_max_age_days) if remember else UNREMEMBERED_MAX_AGE
     token = accounts.start_login_session(session, actor, max_age=max_age)
     response = RedirectResponse(safe_next(next), status_code=303)
@@ -77,11 +72,12 @@ def logout(request: Request, session: DbSession, settings: AppSettings) -> Respo
 
 
 def _login_form(request: Request, settings: Settings, *, next: str, email: str = "",
-                error: str | None = None, status_code: int = 200) -> Response:
+                error: str | None = None, status_code: int = 200,
+                headers: dict[str, str] | None = None) -> Response:
     """A pre-session cookie gives the form a CSRF token before anyone is logged in."""
     pre_session = request.cookies.get(PRE_SESSION_COOKIE) or new_pre_session()
     response = render(request, "login.html", {"next": next, "email": email, "error": error},
-                      status_code=status_code, binding=pre_session)
+                      status_code=status_code, headers=headers, binding=pre_session)
     response.set_cookie(PRE_SESSION_COOKIE, pre_session, httponly=True, samesite="lax",
                         secure=settings.cookie_secure)
     return response

@@ -1,5 +1,5 @@
 """What keeps the UI safe to use: CSRF tokens and the Content-Security-Policy (login
-throttling is in `login_throttle.py`).
+throttling is in `accounts/login_throttle.py`).
 
 CSRF: a token bound to the login session (an HMAC of the session cookie with SECRET_KEY), or,
 before login, to a random pre-session cookie. Every state-changing request must send it back,
