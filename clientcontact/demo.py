@@ -1,5 +1,8 @@
 """The demo account a newcomer logs into: a few inboxes, contacts and live-looking threads
-across email, SMS and WhatsApp, so the UI and API have something to show."""
+across email, SMS and WhatsApp, so the UI and API have something to show.
+
+Its password is published (README), so it belongs to demo deployments only
+(`Settings.demo_deployment`); elsewhere the login service refuses it."""
 
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ DEMO_AGENTS = (DEMO_EMAIL, "sam@example.com")
 @dataclass(frozen=True)
 class DemoLogin:
     email: str
-    password: str
+    password: str | None  # None once it is no longer the published one
     created: bool
 
 
@@ -57,8 +60,8 @@ THREADS = [
 def ensure_demo(session: Session, settings: Settings) -> DemoLogin:
     """Create the demo account once; on later starts only report the login."""
     if session.scalar(select(Account.id).limit(1)) is not None:
-        exists = session.scalar(select(Agent.id).where(Agent.email == DEMO_EMAIL)) is not None
-        return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD if exists else "(changed)", False)
+        known = DEMO_EMAIL in published_logins(session)
+        return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD if known else None, False)
     account = accounts.create_account(session, "Demo Company")
     admin = accounts.create_agent(session, email=DEMO_EMAIL, name="Alex Admin",
                                   password=DEMO_PASSWORD)
