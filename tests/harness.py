@@ -117,6 +117,15 @@ def make_personas(server: AppServer) -> Personas:
     return Personas(**people)
 
 
+def cookie_login(client: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
+    """Log in to the API with the session cookie, as a script or single-page app does: keep
+    the CSRF token it returns and send it with every later request."""
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    if response.status_code == 200:
+        client.headers["X-CSRF-Token"] = response.headers["X-CSRF-Token"]
+    return response
+
+
 class Api:
     """What a test needs besides HTTP: the worker, and a database session for setup."""
 

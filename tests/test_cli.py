@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 CLI = [sys.executable, "-m", "clientcontact.cli"]
+DEMO_LOGIN = {"email": "admin@example.com", "password": "clientcontact-demo"}
 PROVIDER_VARIABLES = ("EMAIL_SERVICE", "SMS_SERVICE", "SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID",
                       "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBER", "DATABASE_URL", "SECRET_KEY",
                       "PUBLIC_URL", "SEED_DEMO", "TRUSTED_PROXIES", "REDIS_URL")
@@ -110,9 +111,9 @@ def test_serve_prints_a_login_that_works_and_delivers_a_reply(served: tuple[str,
     assert "running at http://127.0.0.1:" in printed
     assert "Log in as admin@example.com with password clientcontact-demo" in printed
     client = httpx.Client(base_url=base, timeout=30)
-    login = client.post("/api/v1/auth/login",
-                        json={"email": "admin@example.com", "password": "clientcontact-demo"})
+    login = client.post("/api/v1/auth/login", json=DEMO_LOGIN)
     assert login.status_code == 200
+    client.headers["X-CSRF-Token"] = login.headers["x-csrf-token"]  # as README's curl does
     assert client.get("/readyz").json()["status"] == "ok"
     conversations = client.get("/api/v1/conversations").json()["conversations"]
     assert {c["inbox"]["channel"] for c in conversations} == {"email", "sms", "whatsapp"}
@@ -126,9 +127,6 @@ def test_serve_prints_a_login_that_works_and_delivers_a_reply(served: tuple[str,
         time.sleep(0.2)
     [sent] = client.get("/api/v1/dev/outbox").json()
     assert sent["text"] == "Thanks for writing, we are on it."
-
-
-DEMO_LOGIN = {"email": "admin@example.com", "password": "clientcontact-demo"}
 
 
 class TestFirstRun:

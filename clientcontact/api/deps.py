@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from clientcontact.accounts.passwords import PasswordChangeRequired, owes_new_password
 from clientcontact.accounts.service import actor_from_api_token, actor_from_login_session
+from clientcontact.api.csrf import require_api_csrf
 from clientcontact.db.scope import unit_of_work
 from clientcontact.db.tenancy import Actor
 from clientcontact.errors import Forbidden, Unauthenticated
@@ -42,7 +43,8 @@ AppSettings = Annotated[Settings, Depends(get_settings)]
 
 
 def get_actor(request: Request, session: DbSession) -> Actor:
-    """A bearer API token, else the login cookie; both resolve to an agent in one account."""
+    """A bearer API token, else the login cookie; both resolve to an agent in one account.
+    With the cookie, a state-changing request must carry the CSRF token too."""
     authorization = request.headers.get("authorization", "")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
@@ -51,6 +53,7 @@ def get_actor(request: Request, session: DbSession) -> Actor:
     if not cookie:
         raise Unauthenticated("log in, or send an API token as 'Authorization: Bearer <token>'")
     actor = actor_from_login_session(session, cookie)
+    require_api_csrf(request, cookie)
     if owes_new_password(session, actor) and request.url.path not in PASSWORD_EXEMPT_PATHS:
         raise PasswordChangeRequired("choose your own password first: POST /api/v1/me/password "
                                      "with the one-time password as current_password")

@@ -10,7 +10,7 @@ import pytest
 from clientcontact.accounts import service as accounts
 from clientcontact.accounts.invitations import invite_agent
 from clientcontact.accounts.models import Account, Role
-from tests.harness import PASSWORD, Api
+from tests.harness import PASSWORD, Api, cookie_login
 from tests.web.helpers import TOKEN_IN_FORM, attempt_login
 
 NEW_PASSWORD = "a-password-of-my-own"
@@ -91,7 +91,7 @@ def test_changing_a_password_ends_the_other_sessions(api: Api) -> None:
 def test_the_api_changes_a_password_too(api: Api, invited: tuple[str, str]) -> None:
     email, one_time = invited
     with httpx.Client(base_url=api.server.base_url) as client:
-        client.post("/api/v1/auth/login", json={"email": email, "password": one_time})
+        cookie_login(client, email, one_time)
         assert client.get("/api/v1/conversations").status_code == 403
         short = client.post("/api/v1/me/password", json={"current_password": one_time,
                                                          "new_password": "short"})
