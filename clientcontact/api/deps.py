@@ -18,8 +18,10 @@ from clientcontact.runtime import Runtime
 from clientcontact.settings import Settings
 
 SESSION_COOKIE = "cc_session"
-# What an agent who owes a new password may still do over the API with the login cookie.
-PASSWORD_EXEMPT_PATHS = frozenset({"/api/v1/me", "/api/v1/me/password", "/api/v1/auth/logout"})
+PASSWORD_PAGE = "/account/password"  # the UI's
+# All an agent who owes a new password may reach with the login cookie, in the UI and the API.
+PASSWORD_EXEMPT_PATHS = frozenset({"/api/v1/me", "/api/v1/me/password", "/api/v1/auth/logout",
+                                   PASSWORD_PAGE, "/logout"})
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -52,8 +54,16 @@ def get_actor(request: Request, session: DbSession) -> Actor:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise Unauthenticated("log in, or send an API token as 'Authorization: Bearer <token>'")
-    actor = actor_from_login_session(session, cookie)
+    actor = cookie_actor(request, session, cookie)
     require_api_csrf(request, cookie)
+    return actor
+
+
+def cookie_actor(request: Request, session: Session, cookie: str) -> Actor:
+    """The agent behind the login cookie, for every route that accepts it (UI pages, files,
+    live events, the API). One who still has a one-time password someone else chose reaches
+    nothing but choosing their own: PasswordChangeRequired."""
+    actor = actor_from_login_session(session, cookie)
     if owes_new_password(session, actor) and request.url.path not in PASSWORD_EXEMPT_PATHS:
         raise PasswordChangeRequired("choose your own password first: POST /api/v1/me/password "
                                      "with the one-time password as current_password")

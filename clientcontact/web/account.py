@@ -10,11 +10,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from clientcontact.accounts.passwords import MIN_LENGTH, owes_new_password
 from clientcontact.accounts.service import switch_login_account
-from clientcontact.api.deps import SESSION_COOKIE, AppRuntime, DbSession, client_ip
+from clientcontact.api.deps import PASSWORD_PAGE, SESSION_COOKIE, AppRuntime, DbSession, client_ip
 from clientcontact.api.errors import error_headers
 from clientcontact.errors import BadRequest, TooManyAttempts
 from clientcontact.web.auth import safe_next
-from clientcontact.web.deps import PASSWORD_PAGE, WebActor, viewer
+from clientcontact.web.deps import WebActor, viewer
 from clientcontact.web.templating import render
 
 router = APIRouter()
