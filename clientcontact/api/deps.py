@@ -74,8 +74,9 @@ CurrentActor = Annotated[Actor, Depends(get_actor)]
 
 
 def client_ip(request: Request) -> str:
-    """Who is calling, for the login throttle. X-Forwarded-For counts only from the proxies
-    TRUSTED_PROXIES names: the server (see `clientcontact serve`) applies it to the peer."""
+    """Who is calling, for the login throttle: the connection's peer, which the server
+    replaces with the X-Forwarded-For client only when the peer is one of TRUSTED_PROXIES
+    (`cli.proxy_options`)."""
     return request.client.host if request.client else "?"
 
 

@@ -3,13 +3,10 @@ change count together, per client address, and a forged X-Forwarded-For changes 
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
 import pytest
 
-from clientcontact.accounts import service as accounts
-from clientcontact.accounts.models import Account, Role
+from tests.builders import new_agent
 from tests.harness import PASSWORD, Api, AppServer, cookie_login
 from tests.web.helpers import attempt_login
 
@@ -18,13 +15,7 @@ LIMIT = 5
 
 @pytest.fixture
 def dora(api: Api) -> str:
-    """A fresh agent's email: the throttle's count outlives a test's data."""
-    email = f"dora-{uuid.uuid4().hex[:6]}@acme.test"
-    with api.session() as session:
-        account = session.get_one(Account, api.alice.actor.account_id)
-        accounts.add_member(session, account, accounts.create_agent(
-            session, email=email, name="Dora", password=PASSWORD), Role.AGENT)
-    return email
+    return new_agent(api, "Dora")
 
 
 def api_login(client: httpx.Client, email: str, password: str,

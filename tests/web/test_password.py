@@ -8,10 +8,9 @@ import uuid
 import httpx
 import pytest
 
-from clientcontact.accounts import service as accounts
 from clientcontact.accounts.invitations import invite_agent
-from clientcontact.accounts.models import Account, Role
-from tests.builders import customer_writes
+from clientcontact.accounts.models import Role
+from tests.builders import customer_writes, new_agent
 from tests.harness import PASSWORD, Api, cookie_login
 from tests.web.helpers import TOKEN_IN_FORM, attempt_login
 
@@ -74,11 +73,7 @@ def test_a_chosen_password_replaces_the_one_time_password(
 
 
 def test_changing_a_password_ends_the_other_sessions(api: Api) -> None:
-    email = f"erin-{uuid.uuid4().hex[:6]}@acme.test"
-    with api.session() as session:
-        account = session.get_one(Account, api.alice.actor.account_id)
-        accounts.add_member(session, account, accounts.create_agent(
-            session, email=email, name="Erin", password=PASSWORD), Role.AGENT)
+    email = new_agent(api, "Erin")
     with httpx.Client(base_url=api.server.base_url) as laptop, \
             httpx.Client(base_url=api.server.base_url) as phone:
         assert attempt_login(laptop, email, PASSWORD).status_code == 303
