@@ -62,7 +62,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             runtime.runner.stop()
             intake.close()
 
+    # /docs is served by web/api_docs.py: from our own origin, with the UI's security headers.
     app = FastAPI(title="ClientContact", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
                   description="One inbox for a business's email, SMS and WhatsApp conversations.")
     app.state.runtime = runtime
     app.state.intake = intake

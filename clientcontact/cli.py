@@ -18,12 +18,12 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from clientcontact.accounts import service as accounts
-from clientcontact.accounts.models import Account, Role
+from clientcontact.accounts.models import Account, Agent, Role
 from clientcontact.db.migrate import upgrade
 from clientcontact.db.scope import unit_of_work
 from clientcontact.db.tenancy import Actor
 from clientcontact.delivery.channel_status import InboxHealth, channel_report
-from clientcontact.demo import ensure_demo
+from clientcontact.demo import ensure_demo, published_logins
 from clientcontact.errors import ClientContactError, ConfigurationError
 from clientcontact.inboxes.service import ensure_default_inboxes
 from clientcontact.ingest.jobs import handle_event
@@ -31,6 +31,7 @@ from clientcontact.ingest.service import event_account, failed_event_ids
 from clientcontact.runtime import Runtime, build_runtime
 from clientcontact.settings import Settings
 
+log = logging.getLogger("clientcontact")
 cli = typer.Typer(help="ClientContact: a unified inbox for email, SMS and WhatsApp.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,22 +73,44 @@ def migrate() -> None:
 @cli.command()
 @_friendly
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Migrate, make sure a demo login exists, then serve the API, the UI and the worker."""
+    """Migrate, make sure a demo login exists (demo deployments only), then serve the API, the
+    UI and the worker."""
     import uvicorn
 
     from clientcontact.app import create_app
 
     runtime = _runtime()
+    settings = runtime.settings
     upgrade(runtime.engine)
     with unit_of_work(runtime.factory) as session:
-        login = ensure_demo(session, runtime.settings)
-    app = create_app(runtime.settings, runtime)
+        demo = ensure_demo(session, settings) if settings.demo_deployment else None
+        published = [] if settings.demo_deployment else published_logins(session)
+        has_agents = session.scalar(select(Agent.id).limit(1)) is not None
+    app = create_app(settings, runtime)
     typer.echo(f"\nClientContact is running at http://{host}:{port}/  (API docs at /docs)")
-    typer.echo(f"Log in as {login.email} with password {login.password}")
-    if runtime.settings.run_worker_in_process:
+    if demo and demo.password:
+        typer.echo(f"Log in as {demo.email} with password {demo.password}")
+    elif not has_agents:
+        typer.echo("No admin yet: create the first one with `clientcontact create-admin`")
+    if published:
+        log.warning("SECURITY: the demo login(s) %s still have the published password. This "
+                    "server has real providers or an https PUBLIC_URL, so it refuses them. "
+                    "Create a real admin with `clientcontact create-admin` and deactivate the "
+                    "demo agents (SEED_DEMO=true only for a deliberate demo).",
+                    ", ".join(published))
+    if settings.run_worker_in_process:
         typer.echo("Delivery worker: inside this process")
     # Browsers hold /events streams open for ever; on Ctrl+C give requests 3 s, then stop.
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=3)
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=3,
+                **proxy_options(runtime.settings))
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn believes X-Forwarded-For from loopback unless told otherwise, and anyone on the
+    machine (or a proxy passing the header through) can forge it: only TRUSTED_PROXIES may
+    name the client."""
+    trusted = settings.trusted_proxies.strip()
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
 
 
 @cli.command()
@@ -132,10 +155,13 @@ def seed_demo() -> None:
     upgrade(runtime.engine)
     with unit_of_work(runtime.factory) as session:
         login = ensure_demo(session, runtime.settings)
-    if login.created:
-        typer.echo(f"demo created: log in as {login.email} with password {login.password}")
-    else:
+    if not login.created:
         typer.echo("the database already has accounts; nothing seeded")
+        return
+    typer.echo(f"demo created: log in as {login.email} with password {login.password}")
+    if not runtime.settings.demo_deployment:
+        typer.secho("but this server refuses that published password (real providers or an "
+                    "https PUBLIC_URL); set SEED_DEMO=true to run it as a demo", fg="yellow")
 
 
 @cli.command("replay-inbound")

@@ -1,5 +1,8 @@
 """The demo account a newcomer logs into: a few inboxes, contacts and live-looking threads
-across email, SMS and WhatsApp, so the UI and API have something to show."""
+across email, SMS and WhatsApp, so the UI and API have something to show.
+
+Its password is published (README), so it belongs to demo deployments only
+(`Settings.demo_deployment`); elsewhere the login service refuses it."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clientcontact.accounts import service as accounts
+from clientcontact.accounts.credentials import verify_password
 from clientcontact.accounts.models import Account, Agent, Role
 from clientcontact.accounts.teams import create_team
 from clientcontact.channels.base import ChannelKind
@@ -24,12 +28,13 @@ from clientcontact.settings import Settings
 
 DEMO_EMAIL = "admin@example.com"
 DEMO_PASSWORD = "clientcontact-demo"
+DEMO_AGENTS = (DEMO_EMAIL, "sam@example.com")
 
 
 @dataclass(frozen=True)
 class DemoLogin:
     email: str
-    password: str
+    password: str | None  # None once it is no longer the published one
     created: bool
 
 
@@ -55,21 +60,27 @@ THREADS = [
 def ensure_demo(session: Session, settings: Settings) -> DemoLogin:
     """Create the demo account once; on later starts only report the login."""
     if session.scalar(select(Account.id).limit(1)) is not None:
-        exists = session.scalar(select(Agent.id).where(Agent.email == DEMO_EMAIL)) is not None
-        return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD if exists else "(changed)", False)
+        known = DEMO_EMAIL in published_logins(session)
+        return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD if known else None, False)
     account = accounts.create_account(session, "Demo Company")
     admin = accounts.create_agent(session, email=DEMO_EMAIL, name="Alex Admin",
                                   password=DEMO_PASSWORD)
     accounts.add_member(session, account, admin, Role.ADMIN)
-    agent = accounts.create_agent(session, email="sam@example.com", name="Sam Support",
+    agent = accounts.create_agent(session, email=DEMO_AGENTS[1], name="Sam Support",
                                   password=DEMO_PASSWORD)
     accounts.add_member(session, account, agent, Role.AGENT)
     actor = Actor(account_id=account.id, agent_id=admin.id, role=Role.ADMIN.value)
     create_team(session, actor, "Billing", [admin.id, agent.id])
     ensure_default_inboxes(session, actor, settings)
-    if settings.seed_demo:
-        seed_threads(session, actor)
+    seed_threads(session, actor)
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, True)
+
+
+def published_logins(session: Session) -> list[str]:
+    """The demo's agents that still log in with the published password."""
+    agents = session.scalars(select(Agent).where(Agent.email.in_(DEMO_AGENTS),
+                                                 Agent.is_active.is_(True)))
+    return [a.email for a in agents if verify_password(a.password_hash, DEMO_PASSWORD)]
 
 
 def seed_threads(session: Session, actor: Actor) -> None:

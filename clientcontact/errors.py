@@ -59,8 +59,14 @@ class Unprocessable(ClientContactError):
 
 
 class TooManyAttempts(ClientContactError):
+    """`retry_after` (seconds) becomes the Retry-After header."""
+
     status_code = 429
     code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ConfigurationError(Exception):

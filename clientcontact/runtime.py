@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from clientcontact.accounts.login import Logins
+from clientcontact.accounts.login_throttle import login_throttle
 from clientcontact.channels.base import ChannelAdapter
 from clientcontact.channels.registry import AdapterContext
 from clientcontact.db.engine import make_engine
+from clientcontact.demo import DEMO_PASSWORD
 from clientcontact.files.storage import LocalFileStore
 from clientcontact.inboxes.models import Inbox
 from clientcontact.inboxes.secrets import CredentialBox
@@ -30,6 +33,7 @@ class Runtime:
     store: LocalFileStore
     adapters: AdapterContext
     runner: JobRunner
+    logins: Logins
 
     def adapter(self, inbox: Inbox) -> ChannelAdapter:
         """The inbox's adapter from the process's one cache, shared by the web side (webhooks)
@@ -50,4 +54,6 @@ def build_runtime(settings: Settings, *, bus: EventBus | None = None) -> Runtime
     runner = JobRunner(WorkerRuntime(factory, settings, adapters, store), HANDLERS,
                        BATCH_HANDLERS)
     factory.kw["info"]["wake_worker"] = runner.wake
-    return Runtime(settings, engine, factory, bus, store, adapters, runner)
+    logins = Logins(login_throttle(settings.redis_url), refused_passwords=frozenset(
+        () if settings.demo_deployment else (DEMO_PASSWORD,)))
+    return Runtime(settings, engine, factory, bus, store, adapters, runner, logins)

@@ -93,7 +93,12 @@ class Settings(BaseSettings):
     # Jobs one worker runs at once; unset: 4 on PostgreSQL, 1 on SQLite (one writer at a time).
     worker_concurrency: int | None = Field(default=None, ge=1, le=64)
     login_max_age_days: int = Field(default=14, ge=1)
-    seed_demo: bool = True
+    # The demo account with its published login: unset, only on a laptop-like server (mock
+    # providers, no https PUBLIC_URL); true or false decides outright.
+    seed_demo: bool | None = None
+    # Proxies (IPs or networks, comma-separated) whose X-Forwarded-For names the client: the
+    # login throttle counts per client IP. Unset, the header is ignored (it is easily forged).
+    trusted_proxies: str = ""
 
     @field_validator("public_url")
     @classmethod
@@ -111,6 +116,15 @@ class Settings(BaseSettings):
     @property
     def cookie_secure(self) -> bool:
         return urlsplit(self.public_url).scheme == "https"
+
+    @property
+    def demo_deployment(self) -> bool:
+        """Whether the demo login belongs here. A server with a real provider or an https
+        PUBLIC_URL is a real deployment unless SEED_DEMO=true says otherwise."""
+        if self.seed_demo is not None:
+            return self.seed_demo
+        mock_only = self.email_service == "mock" and self.sms_service == "mock"
+        return mock_only and not self.cookie_secure
 
     def resolved_secret_key(self) -> str:
         """SECRET_KEY, or one kept in the data directory so a laptop install needs no setup."""

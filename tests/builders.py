@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from clientcontact.accounts import service as accounts
+from clientcontact.accounts.models import Account, Role
 from clientcontact.channels.base import ChannelKind
 from clientcontact.contacts.models import IdentityKind
 from clientcontact.contacts.service import create_contact, get_contact
 from clientcontact.conversations.inbound import IncomingContent, add_incoming, open_conversation
 from clientcontact.inboxes.models import Inbox
 from clientcontact.inboxes.service import list_inboxes
-from tests.harness import Api, Person
+from tests.harness import PASSWORD, Api, Person
 
 
 @dataclass(frozen=True)
@@ -52,3 +55,14 @@ def customer_writes(api: Api, person: Person, *, channel: ChannelKind = ChannelK
                                                   if is_email else None)))
         return Thread(conversation.id, contact.id, inbox.id, message.id)
 
+
+
+def new_agent(api: Api, name: str, *, password: str = PASSWORD) -> str:
+    """A new agent of Acme's; the unique email keeps the login throttle's count (which
+    outlives a test's data) to this test."""
+    email = f"{name.lower()}-{uuid.uuid4().hex[:6]}@acme.test"
+    with api.session() as session:
+        account = session.get_one(Account, api.alice.actor.account_id)
+        accounts.add_member(session, account, accounts.create_agent(
+            session, email=email, name=name, password=password), Role.AGENT)
+    return email

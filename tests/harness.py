@@ -17,6 +17,7 @@ from clientcontact.accounts import service as accounts
 from clientcontact.accounts.models import Role
 from clientcontact.app import create_app
 from clientcontact.channels.base import ChannelKind
+from clientcontact.cli import proxy_options
 from clientcontact.db.migrate import upgrade
 from clientcontact.db.scope import unit_of_work
 from clientcontact.db.tenancy import Actor
@@ -55,7 +56,8 @@ class AppServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on",
+                                               **proxy_options(settings)))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
         deadline = time.monotonic() + 15
@@ -113,6 +115,15 @@ def make_personas(server: AppServer) -> Personas:
             create_inbox(session, people["carol"].actor, name=f"Globex {channel}",
                          channel=channel, provider="mock", address=address)
     return Personas(**people)
+
+
+def cookie_login(client: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
+    """Log in to the API with the session cookie, as a script or single-page app does: keep
+    the CSRF token it returns and send it with every later request."""
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    if response.status_code == 200:
+        client.headers["X-CSRF-Token"] = response.headers["X-CSRF-Token"]
+    return response
 
 
 class Api:

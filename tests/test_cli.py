@@ -8,14 +8,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 CLI = [sys.executable, "-m", "clientcontact.cli"]
+DEMO_LOGIN = {"email": "admin@example.com", "password": "clientcontact-demo"}
 PROVIDER_VARIABLES = ("EMAIL_SERVICE", "SMS_SERVICE", "SENDGRID_API_KEY", "TWILIO_ACCOUNT_SID",
-                      "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBER", "DATABASE_URL", "SECRET_KEY")
+                      "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBER", "DATABASE_URL", "SECRET_KEY",
+                      "PUBLIC_URL", "SEED_DEMO", "TRUSTED_PROXIES", "REDIS_URL")
 
 
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -70,13 +73,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
+@contextmanager
+def serving(tmp_path: Path, **extra: str) -> Iterator[tuple[str, Path]]:
+    """`clientcontact serve` on a free port: its URL, and the file its output goes to."""
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         process = subprocess.Popen([*CLI, "serve", "--port", str(port)], cwd=tmp_path,
-                                   env=clean_env(tmp_path, WORKER_POLL_SECONDS="0.2"),
+                                   env=clean_env(tmp_path, WORKER_POLL_SECONDS="0.2", **extra),
                                    stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -90,10 +94,16 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
             if time.monotonic() > deadline or process.poll() is not None:
                 pytest.fail(f"serve did not start:\n{log.read_text()}")
             time.sleep(0.2)
-        yield base, log.read_text()
+        yield base, log
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    with serving(tmp_path) as (base, log):
+        yield base, log.read_text()
 
 
 def test_serve_prints_a_login_that_works_and_delivers_a_reply(served: tuple[str, str]) -> None:
@@ -101,9 +111,9 @@ def test_serve_prints_a_login_that_works_and_delivers_a_reply(served: tuple[str,
     assert "running at http://127.0.0.1:" in printed
     assert "Log in as admin@example.com with password clientcontact-demo" in printed
     client = httpx.Client(base_url=base, timeout=30)
-    login = client.post("/api/v1/auth/login",
-                        json={"email": "admin@example.com", "password": "clientcontact-demo"})
+    login = client.post("/api/v1/auth/login", json=DEMO_LOGIN)
     assert login.status_code == 200
+    client.headers["X-CSRF-Token"] = login.headers["x-csrf-token"]  # as README's curl does
     assert client.get("/readyz").json()["status"] == "ok"
     conversations = client.get("/api/v1/conversations").json()["conversations"]
     assert {c["inbox"]["channel"] for c in conversations} == {"email", "sms", "whatsapp"}
@@ -117,3 +127,39 @@ def test_serve_prints_a_login_that_works_and_delivers_a_reply(served: tuple[str,
         time.sleep(0.2)
     [sent] = client.get("/api/v1/dev/outbox").json()
     assert sent["text"] == "Thanks for writing, we are on it."
+
+
+class TestFirstRun:
+    """The demo login is for demos: a real install starts with `create-admin`."""
+
+    def test_a_real_install_starts_without_the_demo_and_says_how_to_begin(
+            self, tmp_path: Path) -> None:
+        with serving(tmp_path, PUBLIC_URL="https://inbox.shop.example") as (base, log):
+            printed = log.read_text()
+            login = httpx.post(f"{base}/api/v1/auth/login", json=DEMO_LOGIN)
+        assert "clientcontact create-admin" in printed
+        assert "clientcontact-demo" not in printed
+        assert login.status_code == 401
+
+    def test_real_providers_get_no_demo_either(self, tmp_path: Path) -> None:
+        with serving(tmp_path, SMS_SERVICE="twilio", TWILIO_ACCOUNT_SID="AC123",
+                     TWILIO_AUTH_TOKEN="x", TWILIO_PHONE_NUMBER="+15005550006") as (base, log):
+            login = httpx.post(f"{base}/api/v1/auth/login", json=DEMO_LOGIN)
+            assert "clientcontact create-admin" in log.read_text()
+        assert login.status_code == 401
+
+    def test_a_demo_login_left_in_a_real_deployment_is_refused_loudly(
+            self, tmp_path: Path) -> None:
+        assert run(tmp_path, "seed-demo").returncode == 0  # a laptop demo, then put online
+        with serving(tmp_path, PUBLIC_URL="https://inbox.shop.example") as (base, log):
+            api = httpx.post(f"{base}/api/v1/auth/login", json=DEMO_LOGIN)
+            printed = log.read_text()
+        assert "SECURITY" in printed and "admin@example.com" in printed
+        assert "sam@example.com" in printed
+        assert api.status_code == 403
+        assert "published password" in api.json()["error"]["message"]
+
+    def test_seed_demo_true_makes_a_deliberate_public_demo(self, tmp_path: Path) -> None:
+        with serving(tmp_path, PUBLIC_URL="https://demo.example", SEED_DEMO="true") as (base, log):
+            assert "Log in as admin@example.com" in log.read_text()
+            assert httpx.post(f"{base}/api/v1/auth/login", json=DEMO_LOGIN).status_code == 200

@@ -19,6 +19,10 @@ class PasswordChangeRequired(Forbidden):
     code = "password_change_required"
 
 
+class WrongPassword(BadRequest):
+    """The current password given to change it is not right: a failed guess."""
+
+
 def owes_new_password(session: Session, actor: Actor) -> bool:
     """True while the agent still logs in with a password someone else chose."""
     agent = session.get(Agent, actor.agent_id)  # usually already loaded with the actor
@@ -32,11 +36,12 @@ def require_long_enough(password: str) -> None:
 
 def change_password(session: Session, actor: Actor, *, current: str, new: str,
                     keep_login: str | None = None) -> None:
-    """Every other login session of the agent ends: whoever knew the old password is out.
+    """Call it through `accounts.login.Logins`, which throttles guesses. Every other login
+    session of the agent ends: whoever knew the old password is out.
     `keep_login` is the cookie of the session making the change, which stays."""
     agent = session.get(Agent, actor.agent_id)
     if agent is None or not verify_password(agent.password_hash, current):
-        raise BadRequest("the current password is not right")
+        raise WrongPassword("the current password is not right")
     require_long_enough(new)
     if new == current:
         raise BadRequest("the new password must differ from the current one")

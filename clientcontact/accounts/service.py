@@ -59,7 +59,7 @@ def memberships_of(session: Session, agent_id: int) -> list[Membership]:
 def authenticate(session: Session, email: str, password: str,
                  account_id: int | None = None) -> Actor:
     """The actor for a correct email and password; one message for every kind of miss."""
-    return _actor_for(session, verify_login(session, email, password), account_id)
+    return actor_for(session, verify_login(session, email, password), account_id)
 
 
 def verify_login(session: Session, email: str, password: str) -> Agent:
@@ -75,7 +75,7 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _actor_for(session: Session, agent: Agent, account_id: int | None) -> Actor:
+def actor_for(session: Session, agent: Agent, account_id: int | None) -> Actor:
     """The agent acting in `account_id`, or in their first account when none is asked for."""
     if account_id is None:
         memberships = memberships_of(session, agent.id)
@@ -181,7 +181,7 @@ def _active_actor(session: Session, agent_id: int, account_id: int) -> Actor:
     agent = session.get(Agent, agent_id)
     if agent is None or not agent.is_active:
         raise Unauthenticated("this agent is deactivated")
-    return _actor_for(session, agent, account_id)
+    return actor_for(session, agent, account_id)
 
 
 def list_agents(session: Session, actor: Actor) -> list[tuple[Agent, Membership]]:

@@ -8,8 +8,15 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
 from clientcontact.accounts import service as accounts
-from clientcontact.accounts.passwords import change_password
-from clientcontact.api.deps import SESSION_COOKIE, AppSettings, CurrentActor, DbSession
+from clientcontact.api.csrf import CSRF_HEADER, csrf_token_for, require_api_csrf
+from clientcontact.api.deps import (
+    SESSION_COOKIE,
+    AppRuntime,
+    AppSettings,
+    CurrentActor,
+    DbSession,
+    client_ip,
+)
 from clientcontact.db.tenancy import Actor
 from clientcontact.errors import Unauthenticated
 
@@ -29,6 +36,11 @@ class MeOut(BaseModel):
     name: str
     email: str
     must_change_password: bool
+
+
+class LoginOut(MeOut):
+    csrf_token: str = Field(description=f"send it as the {CSRF_HEADER} header with every "
+                                        "POST, PUT, PATCH or DELETE made with the login cookie")
 
 
 class PasswordIn(BaseModel):
@@ -53,20 +65,27 @@ class NewTokenOut(TokenOut):
     token: str = Field(description="shown once: only a digest is stored")
 
 
-@router.post("/auth/login", response_model=MeOut)
-def login(body: LoginIn, response: Response, session: DbSession, settings: AppSettings) -> MeOut:
-    actor = accounts.authenticate(session, body.email, body.password, body.account_id)
+@router.post("/auth/login", response_model=LoginOut)
+def login(body: LoginIn, request: Request, response: Response, session: DbSession,
+          runtime: AppRuntime, settings: AppSettings) -> LoginOut:
+    """Throttled with the UI's login: too many failures from one IP for one email give 429.
+    The CSRF token comes back in the body and the X-CSRF-Token header."""
+    actor = runtime.logins.log_in(session, client_ip(request), body.email, body.password,
+                                  body.account_id)
     max_age = timedelta(days=settings.login_max_age_days)
     token = accounts.start_login_session(session, actor, max_age=max_age)
     response.set_cookie(SESSION_COOKIE, token, max_age=int(max_age.total_seconds()),
                         httponly=True, samesite="lax", secure=settings.cookie_secure)
-    return _me(session, actor)
+    csrf_token = csrf_token_for(request, token)
+    response.headers[CSRF_HEADER] = csrf_token
+    return LoginOut(**_me(session, actor).model_dump(), csrf_token=csrf_token)
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(request: Request, response: Response, session: DbSession) -> None:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
+        require_api_csrf(request, cookie)
         accounts.end_login_session(session, cookie)
     response.delete_cookie(SESSION_COOKIE)
 
@@ -85,10 +104,12 @@ def _me(session: DbSession, actor: Actor) -> MeOut:
 
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
 def change_my_password(body: PasswordIn, request: Request, session: DbSession,
-                       actor: CurrentActor) -> None:
-    """Ends the agent's other login sessions; the one making the change stays."""
-    change_password(session, actor, current=body.current_password, new=body.new_password,
-                    keep_login=request.cookies.get(SESSION_COOKIE))
+                       runtime: AppRuntime, actor: CurrentActor) -> None:
+    """Ends the agent's other login sessions; the one making the change stays. Wrong current
+    passwords count towards the login throttle."""
+    runtime.logins.change_password(session, client_ip(request), actor,
+                                   current=body.current_password, new=body.new_password,
+                                   keep_login=request.cookies.get(SESSION_COOKIE))
 
 
 @router.get("/api-tokens", response_model=list[TokenOut])

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from clientcontact.errors import ClientContactError, PayloadTooLarge
+from clientcontact.errors import ClientContactError, PayloadTooLarge, TooManyAttempts
 
 log = logging.getLogger("clientcontact.errors")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -41,7 +41,14 @@ def _body(code: str, message: str, request: Request, details: Any = None) -> dic
 async def domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ClientContactError)
     return JSONResponse(_body(exc.code, exc.message, request, exc.details),
-                        status_code=exc.status_code)
+                        status_code=exc.status_code, headers=error_headers(exc))
+
+
+def error_headers(exc: ClientContactError) -> dict[str, str] | None:
+    """What an error tells a client besides its body: when it may try again."""
+    if isinstance(exc, TooManyAttempts):
+        return {"Retry-After": str(exc.retry_after)}
+    return None
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -9,6 +9,7 @@ from clientcontact.web import (
     account,
     actions,
     admin,
+    api_docs,
     attachments,
     auth,
     compose,
@@ -22,6 +23,6 @@ from clientcontact.web import (
 from clientcontact.web.security import require_csrf
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_csrf)])
-for module in (static, auth, invitations, account, inbox, conversation, compose, actions,
-               contacts, events, attachments, admin):
+for module in (static, api_docs, auth, invitations, account, inbox, conversation, compose,
+               actions, contacts, events, attachments, admin):
     router.include_router(module.router)

@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from clientcontact.accounts.passwords import MIN_LENGTH, change_password, owes_new_password
+from clientcontact.accounts.passwords import MIN_LENGTH, owes_new_password
 from clientcontact.accounts.service import switch_login_account
-from clientcontact.api.deps import SESSION_COOKIE, DbSession
-from clientcontact.errors import BadRequest
+from clientcontact.api.deps import PASSWORD_PAGE, SESSION_COOKIE, AppRuntime, DbSession, client_ip
+from clientcontact.api.errors import error_headers
+from clientcontact.errors import BadRequest, TooManyAttempts
 from clientcontact.web.auth import safe_next
-from clientcontact.web.deps import PASSWORD_PAGE, WebActor, viewer
+from clientcontact.web.deps import WebActor, viewer
 from clientcontact.web.templating import render
 
 router = APIRouter()
@@ -26,7 +27,7 @@ def password_page(request: Request, session: DbSession, actor: WebActor,
 
 
 @router.post(PASSWORD_PAGE)
-def set_password(request: Request, session: DbSession, actor: WebActor,
+def set_password(request: Request, session: DbSession, runtime: AppRuntime, actor: WebActor,
                  current: Annotated[str, Form(max_length=1000)],
                  new: Annotated[str, Form(max_length=1000)],
                  repeat: Annotated[str, Form(max_length=1000)],
@@ -35,11 +36,11 @@ def set_password(request: Request, session: DbSession, actor: WebActor,
         if new != repeat:
             raise BadRequest("the two new passwords differ")
         with session.begin_nested():
-            change_password(session, actor, current=current, new=new,
-                            keep_login=request.cookies.get(SESSION_COOKIE))
-    except BadRequest as exc:
+            runtime.logins.change_password(session, client_ip(request), actor, current=current,
+                                           new=new, keep_login=request.cookies.get(SESSION_COOKIE))
+    except (BadRequest, TooManyAttempts) as exc:
         return _form(request, session, actor, next=safe_next(next), error=exc.message,
-                     status_code=400)
+                     status_code=exc.status_code, headers=error_headers(exc))
     return RedirectResponse(safe_next(next), status_code=303)
 
 
@@ -54,7 +55,9 @@ def switch_account(request: Request, session: DbSession, actor: WebActor,
 
 
 def _form(request: Request, session: DbSession, actor: WebActor, *, next: str,
-          error: str | None = None, status_code: int = 200) -> Response:
+          error: str | None = None, status_code: int = 200,
+          headers: dict[str, str] | None = None) -> Response:
     return render(request, "account/password.html", {
         "viewer": viewer(session, actor), "owed": owes_new_password(session, actor),
-        "next": next, "error": error, "min_length": MIN_LENGTH}, status_code=status_code)
+        "next": next, "error": error, "min_length": MIN_LENGTH}, status_code=status_code,
+        headers=headers)

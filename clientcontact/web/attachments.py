@@ -20,14 +20,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from clientcontact.accounts.service import actor_from_login_session
-from clientcontact.api.deps import SESSION_COOKIE, AppRuntime, DbSession
+from clientcontact.api.deps import AppRuntime, DbSession
 from clientcontact.conversations.messages import get_attachment
 from clientcontact.conversations.models import Attachment, Message
 from clientcontact.db.tenancy import Actor, scoped
-from clientcontact.errors import NotFound, Unauthenticated
+from clientcontact.errors import NotFound
 from clientcontact.runtime import Runtime
-from clientcontact.web.deps import login_redirect
+from clientcontact.web.deps import login_redirect, web_actor_or_none
 
 router = APIRouter()
 
@@ -46,7 +45,7 @@ LINK_LIFETIME = 3600
 def attachment_file(attachment_id: int, request: Request, session: DbSession,
                     runtime: AppRuntime, exp: int = 0, sig: str = "") -> Response:
     """Another account's attachment is a 404, like any other row of theirs."""
-    actor = _logged_in(request, session)
+    actor = web_actor_or_none(request, session)
     if actor is not None:
         attachment = get_attachment(session, actor, attachment_id)
     elif sig:
@@ -116,13 +115,3 @@ def _signature(runtime: Runtime, account_id: int, attachment_id: int, exp: int) 
 def _valid(runtime: Runtime, account_id: int, attachment_id: int, exp: int, sig: str) -> bool:
     return exp > time.time() and hmac.compare_digest(
         sig.encode(), _signature(runtime, account_id, attachment_id, exp).encode())
-
-
-def _logged_in(request: Request, session: Session) -> Actor | None:
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
-        return None
-    try:
-        return actor_from_login_session(session, cookie)
-    except Unauthenticated:
-        return None

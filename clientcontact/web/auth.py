@@ -10,11 +10,11 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from clientcontact.accounts import service as accounts
-from clientcontact.api.deps import SESSION_COOKIE, AppSettings, DbSession
+from clientcontact.api.deps import SESSION_COOKIE, AppRuntime, AppSettings, DbSession, client_ip
+from clientcontact.api.errors import error_headers
 from clientcontact.db.tenancy import Actor
-from clientcontact.errors import TooManyAttempts, Unauthenticated
+from clientcontact.errors import Forbidden, TooManyAttempts, Unauthenticated
 from clientcontact.settings import Settings
-from clientcontact.web.login_throttle import login_throttle
 from clientcontact.web.security import PRE_SESSION_COOKIE, new_pre_session
 from clientcontact.web.templating import render
 
@@ -37,24 +37,19 @@ def login_page(request: Request, settings: AppSettings, next: str | None = None)
 
 
 @router.post("/login")
-def login(request: Request, session: DbSession, settings: AppSettings,
+def login(request: Request, session: DbSession, runtime: AppRuntime, settings: AppSettings,
           email: Annotated[str, Form(max_length=320)],
           password: Annotated[str, Form(max_length=1000)],
           remember: Annotated[bool, Form()] = False,
           next: Annotated[str, Form()] = "/") -> Response:
-    ip = request.client.host if request.client else "?"
-    throttle = login_throttle(request)
     try:
-        throttle.check(ip, email)
-        actor = accounts.authenticate(session, email, password)
-    except TooManyAttempts as exc:
-        return _login_form(request, settings, next=next, email=email, error=exc.message,
-                           status_code=429)
+        actor = runtime.logins.log_in(session, client_ip(request), email, password)
     except Unauthenticated:
-        throttle.failed(ip, email)
         return _login_form(request, settings, next=next, email=email,
                            error="Wrong email or password.", status_code=401)
-    throttle.succeeded(ip, email)
+    except (TooManyAttempts, Forbidden) as exc:
+        return _login_form(request, settings, next=next, email=email, error=exc.message,
+                           status_code=exc.status_code, headers=error_headers(exc))
     return logged_in(session, settings, actor, next=safe_next(next), remember=remember)
 
 
@@ -85,17 +80,20 @@ def logout(request: Request, session: DbSession, settings: AppSettings) -> Respo
 
 
 def _login_form(request: Request, settings: Settings, *, next: str, email: str = "",
-                error: str | None = None, status_code: int = 200) -> Response:
+                error: str | None = None, status_code: int = 200,
+                headers: dict[str, str] | None = None) -> Response:
     return render_before_login(request, settings, "login.html",
                                {"next": next, "email": email, "error": error},
-                               status_code=status_code)
+                               status_code=status_code, headers=headers)
 
 
 def render_before_login(request: Request, settings: Settings, name: str,
-                        context: dict[str, Any], *, status_code: int = 200) -> Response:
+                        context: dict[str, Any], *, status_code: int = 200,
+                        headers: dict[str, str] | None = None) -> Response:
     """A pre-session cookie gives the page's forms a CSRF token before anyone is logged in."""
     pre_session = request.cookies.get(PRE_SESSION_COOKIE) or new_pre_session()
-    response = render(request, name, context, status_code=status_code, binding=pre_session)
+    response = render(request, name, context, status_code=status_code, headers=headers,
+                      binding=pre_session)
     response.set_cookie(PRE_SESSION_COOKIE, pre_session, httponly=True, samesite="lax",
                         secure=settings.cookie_secure)
     return response

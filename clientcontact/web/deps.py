@@ -10,14 +10,12 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from clientcontact.accounts.models import Account, Agent
-from clientcontact.accounts.passwords import owes_new_password
-from clientcontact.accounts.service import accounts_of, actor_from_login_session
-from clientcontact.api.deps import SESSION_COOKIE, DbSession
+from clientcontact.accounts.passwords import PasswordChangeRequired
+from clientcontact.accounts.service import accounts_of
+from clientcontact.api.deps import PASSWORD_PAGE, SESSION_COOKIE, DbSession, cookie_actor
 from clientcontact.db.tenancy import Actor
 from clientcontact.errors import Forbidden, Unauthenticated
 from clientcontact.web.templating import is_htmx
-
-PASSWORD_PAGE = "/account/password"
 
 
 def _redirect(request: Request, path: str, htmx_status: int) -> HTTPException:
@@ -34,18 +32,25 @@ def login_redirect(request: Request) -> HTTPException:
 
 
 def get_web_actor(request: Request, session: DbSession) -> Actor:
-    """The agent behind the login cookie; one who still has a one-time password is sent to
-    choose their own before any other page."""
+    """The agent behind the login cookie, else a trip to the login page."""
+    actor = web_actor_or_none(request, session)
+    if actor is None:
+        raise login_redirect(request)
+    return actor
+
+
+def web_actor_or_none(request: Request, session: Session) -> Actor | None:
+    """None without a live login cookie; one who still has a one-time password is sent to
+    choose their own before anything else."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
-        raise login_redirect(request)
+        return None
     try:
-        actor = actor_from_login_session(session, cookie)
+        return cookie_actor(request, session, cookie)
     except Unauthenticated:
-        raise login_redirect(request) from None
-    if owes_new_password(session, actor) and request.url.path != PASSWORD_PAGE:
-        raise _redirect(request, PASSWORD_PAGE, 403)
-    return actor
+        return None
+    except PasswordChangeRequired:
+        raise _redirect(request, PASSWORD_PAGE, 403) from None
 
 
 WebActor = Annotated[Actor, Depends(get_web_actor)]

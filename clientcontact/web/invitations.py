@@ -14,11 +14,10 @@ from clientcontact.accounts import invitations
 from clientcontact.accounts import service as accounts
 from clientcontact.accounts.models import Account, Agent
 from clientcontact.accounts.passwords import MIN_LENGTH
-from clientcontact.api.deps import SESSION_COOKIE, AppSettings, DbSession
+from clientcontact.api.deps import SESSION_COOKIE, AppSettings, DbSession, client_ip, get_runtime
 from clientcontact.errors import BadRequest, ClientContactError, Unauthenticated
 from clientcontact.settings import Settings
 from clientcontact.web.auth import logged_in, render_before_login
-from clientcontact.web.login_throttle import login_throttle
 from clientcontact.web.templating import render
 
 router = APIRouter()
@@ -87,16 +86,7 @@ def _verified(request: Request, session: Session, email: str, password: str) -> 
     """The invited address's own login, by its password, throttled like the login form."""
     if not password:
         raise BadRequest(f"type the password of {email}, or choose one below if you are new")
-    ip = request.client.host if request.client else "?"
-    throttle = login_throttle(request)
-    throttle.check(ip, email)
-    try:
-        agent = accounts.verify_login(session, email, password)
-    except Unauthenticated:
-        throttle.failed(ip, email)
-        raise
-    throttle.succeeded(ip, email)
-    return agent
+    return get_runtime(request).logins.verify(session, client_ip(request), email, password)
 
 
 def _logged_in_agent(request: Request, session: Session) -> Agent | None:

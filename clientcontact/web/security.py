@@ -1,29 +1,24 @@
 """What keeps the UI safe to use: CSRF tokens and the Content-Security-Policy (login
-throttling is in `login_throttle.py`).
+throttling is in `accounts/login_throttle.py`).
 
-CSRF: a token bound to the login session (an HMAC of the session cookie with SECRET_KEY), or,
-before login, to a random pre-session cookie. Every state-changing request must send it back,
-as the X-CSRF-Token header (htmx sends it on every request) or a `csrf_token` form field. A
-page on another site can neither read the token nor compute it.
+CSRF (tokens made in `api/csrf.py`): bound to the login session, or, before login, to a random
+pre-session cookie. Every state-changing request must send it back, as the X-CSRF-Token header
+(htmx sends it on every request) or a `csrf_token` form field.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 
 from fastapi import Request
 
+from clientcontact.api.csrf import CSRF_HEADER, SAFE_METHODS, check_csrf
 from clientcontact.api.deps import SESSION_COOKIE
-from clientcontact.errors import Forbidden
 
 PRE_SESSION_COOKIE = "cc_presession"
 LOGIN_PATH = "/login"
 INVITATION_PATH = "/invitations/"
-CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # UI pages: our own scripts and styles only; no inline script, no framing by other sites.
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -41,14 +36,6 @@ SECURITY_HEADERS = {
 }
 
 
-def _secret(request: Request) -> bytes:
-    state = request.app.state
-    if getattr(state, "csrf_secret", None) is None:
-        key = request.app.state.runtime.settings.resolved_secret_key()
-        state.csrf_secret = hashlib.sha256(b"clientcontact-csrf|" + key.encode()).digest()
-    return state.csrf_secret
-
-
 def csrf_binding(request: Request) -> str | None:
     """The login form is bound to the pre-session cookie even if a stale session cookie
     lingers; an invitation page too when no one is logged in; everything else to the login
@@ -59,12 +46,6 @@ def csrf_binding(request: Request) -> str | None:
     if login is None and request.url.path.startswith(INVITATION_PATH):
         return request.cookies.get(PRE_SESSION_COOKIE)
     return login
-
-
-def csrf_token_for(request: Request, binding: str | None) -> str:
-    if not binding:
-        return ""
-    return hmac.new(_secret(request), binding.encode(), hashlib.sha256).hexdigest()
 
 
 def new_pre_session() -> str:
@@ -81,6 +62,5 @@ async def require_csrf(request: Request) -> None:
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             value = (await request.form()).get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
-    expected = csrf_token_for(request, csrf_binding(request))
-    if not sent or not expected or not hmac.compare_digest(sent, expected):
-        raise Forbidden("this form has expired or came from another site; reload the page")
+    check_csrf(request, csrf_binding(request), sent,
+               "this form has expired or came from another site; reload the page")

@@ -11,8 +11,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from clientcontact.api.csrf import csrf_token_for
 from clientcontact.web.presenters import FILTERS
-from clientcontact.web.security import SECURITY_HEADERS, csrf_binding, csrf_token_for
+from clientcontact.web.security import SECURITY_HEADERS, csrf_binding
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import httpx
+
 from clientcontact.accounts.members import set_role
 from clientcontact.accounts.models import Role
-from tests.harness import PASSWORD, Api
+from tests.harness import PASSWORD, Api, cookie_login
 
 
 class TestLogin:
@@ -30,7 +32,7 @@ class TestLogin:
 
     def test_logout_ends_the_session(self, api: Api) -> None:
         browser = api.anonymous()
-        browser.post("/api/v1/auth/login", json={"email": "bob@acme.test", "password": PASSWORD})
+        cookie_login(browser, "bob@acme.test")
         stale_cookie = dict(browser.cookies)
         assert browser.post("/api/v1/auth/logout").status_code == 204
         replay = api.anonymous()
@@ -95,3 +97,44 @@ class TestWhatATokenMayDo:
             set_role(session, api.alice.actor, api.bob.agent_id, Role.AGENT)
         assert api.bob.http.post("/api/v1/teams", json={"name": "Day"}).status_code == 403
         assert len(api.bob.http.get("/api/v1/api-tokens").json()) == 1  # his own again
+
+
+class TestCsrf:
+    """A page on another site can make a browser send the login cookie, but not the token."""
+
+    def test_a_cookie_request_without_the_token_is_refused_and_changes_nothing(
+            self, api: Api) -> None:
+        browser = api.anonymous()
+        login = browser.post("/api/v1/auth/login",
+                             json={"email": api.bob.email, "password": PASSWORD})
+        token = login.json()["csrf_token"]
+        assert login.headers["X-CSRF-Token"] == token
+        forged = browser.post("/api/v1/contacts", json=PLANTED)
+        assert forged.status_code == 403
+        assert "X-CSRF-Token" in forged.json()["error"]["message"]
+        wrong = browser.post("/api/v1/contacts", json=PLANTED,
+                             headers={"X-CSRF-Token": "0" * 64})
+        assert wrong.status_code == 403
+        assert browser.post("/api/v1/auth/logout").status_code == 403
+        assert _contacts(browser) == []  # nothing was made; reading needs no token
+        made = browser.post("/api/v1/contacts", json=PLANTED, headers={"X-CSRF-Token": token})
+        assert made.status_code == 201
+        assert _contacts(browser) == ["Planted"]
+
+    def test_a_token_of_another_login_does_not_pass(self, api: Api) -> None:
+        mine, theirs = api.anonymous(), api.anonymous()
+        cookie_login(theirs, api.alice.email)
+        mine.post("/api/v1/auth/login", json={"email": api.bob.email, "password": PASSWORD})
+        stolen = theirs.headers["X-CSRF-Token"]
+        assert mine.post("/api/v1/contacts", json=PLANTED,
+                         headers={"X-CSRF-Token": stolen}).status_code == 403
+
+    def test_a_bearer_token_needs_no_csrf_token(self, api: Api) -> None:
+        assert api.bob.http.post("/api/v1/contacts", json=PLANTED).status_code == 201
+
+
+PLANTED = {"name": "Planted", "identities": [{"kind": "email", "value": "planted@evil.test"}]}
+
+
+def _contacts(client: httpx.Client) -> list[str]:
+    return [c["name"] for c in client.get("/api/v1/contacts").json()["contacts"]]

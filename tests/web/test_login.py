@@ -6,8 +6,8 @@ import uuid
 
 import httpx
 
-from clientcontact.accounts import service as accounts
-from clientcontact.accounts.models import Account, Role
+from clientcontact.demo import DEMO_PASSWORD
+from tests.builders import new_agent
 from tests.harness import PASSWORD, Api, AppServer
 from tests.web.helpers import TOKEN_IN_FORM, attempt_login, log_in_http
 
@@ -58,11 +58,7 @@ def test_the_cookie_is_secure_behind_https(api: Api) -> None:
 
 def test_repeated_failures_are_throttled_even_for_the_right_password(ui: httpx.Client,
                                                                     api: Api) -> None:
-    email = f"dora-{uuid.uuid4().hex[:6]}@acme.test"  # the throttle outlives a test's data
-    with api.session() as session:
-        account = session.get(Account, api.alice.actor.account_id)
-        dora = accounts.create_agent(session, email=email, name="Dora", password=PASSWORD)
-        accounts.add_member(session, account, dora, Role.AGENT)
+    email = new_agent(api, "Dora")
     for _ in range(5):
         assert attempt_login(ui, email, "guess").status_code == 401
     answer = attempt_login(ui, email, PASSWORD)
@@ -98,3 +94,16 @@ def test_two_servers_on_one_redis_throttle_together(
     for ui in clients:
         assert attempt_login(ui, email, "guess").status_code == 429
         ui.close()
+
+
+def test_the_demos_published_password_opens_nothing_on_a_real_server(
+        ui: httpx.Client, api: Api) -> None:
+    """The test server is no demo (SEED_DEMO=false): a password printed in the README is
+    refused even when it is right, in the UI and the API alike, and says why."""
+    email = new_agent(api, "Demo", password=DEMO_PASSWORD)
+    form = attempt_login(ui, email, DEMO_PASSWORD)
+    assert form.status_code == 403 and "published password" in form.text
+    answer = api.anonymous().post("/api/v1/auth/login",
+                                  json={"email": email, "password": DEMO_PASSWORD})
+    assert answer.status_code == 403
+    assert "clientcontact create-admin" in answer.json()["error"]["message"]

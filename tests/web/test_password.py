@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 
 import httpx
@@ -9,7 +10,8 @@ import pytest
 
 from clientcontact.accounts import service as accounts
 from clientcontact.accounts.models import Account, Role
-from tests.harness import PASSWORD, Api
+from tests.builders import customer_writes, new_agent
+from tests.harness import PASSWORD, Api, cookie_login
 from tests.web.helpers import TOKEN_IN_FORM, attempt_login
 
 NEW_PASSWORD = "a-password-of-my-own"
@@ -74,11 +76,7 @@ def test_a_chosen_password_replaces_the_one_time_password(
 
 
 def test_changing_a_password_ends_the_other_sessions(api: Api) -> None:
-    email = f"erin-{uuid.uuid4().hex[:6]}@acme.test"
-    with api.session() as session:
-        account = session.get_one(Account, api.alice.actor.account_id)
-        accounts.add_member(session, account, accounts.create_agent(
-            session, email=email, name="Erin", password=PASSWORD), Role.AGENT)
+    email = new_agent(api, "Erin")
     with httpx.Client(base_url=api.server.base_url) as laptop, \
             httpx.Client(base_url=api.server.base_url) as phone:
         assert attempt_login(laptop, email, PASSWORD).status_code == 303
@@ -93,7 +91,7 @@ def test_changing_a_password_ends_the_other_sessions(api: Api) -> None:
 def test_the_api_changes_a_password_too(api: Api, invited: tuple[str, str]) -> None:
     email, one_time = invited
     with httpx.Client(base_url=api.server.base_url) as client:
-        client.post("/api/v1/auth/login", json={"email": email, "password": one_time})
+        cookie_login(client, email, one_time)
         assert client.get("/api/v1/conversations").status_code == 403
         short = client.post("/api/v1/me/password", json={"current_password": one_time,
                                                          "new_password": "short"})
@@ -101,3 +99,23 @@ def test_the_api_changes_a_password_too(api: Api, invited: tuple[str, str]) -> N
         assert client.post("/api/v1/me/password", json={
             "current_password": one_time, "new_password": NEW_PASSWORD}).status_code == 204
         assert client.get("/api/v1/conversations").status_code == 200
+
+
+def test_until_then_no_file_or_live_stream_is_served_either(
+        ui: httpx.Client, api: Api, invited: tuple[str, str]) -> None:
+    """The one-time password passed through the admin's hands: it opens nothing else."""
+    thread = customer_writes(api, api.alice)
+    reply = api.alice.http.post(f"/api/v1/conversations/{thread.conversation_id}/messages", json={
+        "text": "see attached", "attachments": [{
+            "filename": "contract.txt", "data_base64": base64.b64encode(b"secret").decode()}]})
+    attachment = reply.json()["attachments"][0]["id"]
+    email, one_time = invited
+    attempt_login(ui, email, one_time)
+    download = ui.get(f"/attachments/{attachment}")
+    assert download.status_code == 303
+    assert download.headers["location"].startswith("/account/password")
+    assert ui.get(f"/api/v1/attachments/{attachment}").status_code == 403
+    events = ui.get("/events")
+    assert events.status_code == 303 and b"data:" not in events.content
+    assert _choose(ui, one_time, NEW_PASSWORD).status_code == 303
+    assert ui.get(f"/attachments/{attachment}").content == b"secret"

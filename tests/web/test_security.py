@@ -116,3 +116,27 @@ def test_remote_images_wait_until_the_agent_asks(ui: httpx.Client, api: Api) -> 
     assert 'src="https://tracker.example/pixel.gif"' in shown.text
     policy = shown.headers["content-security-policy"]
     assert "img-src data: cid: https: http:" in policy and "script" not in policy
+
+
+def test_the_api_docs_load_nothing_from_other_hosts_and_carry_the_headers(
+        ui: httpx.Client) -> None:
+    page = ui.get("/docs")
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page.text)
+    references = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert len(references) >= 3
+    for reference in references:
+        assert reference.startswith("/") and not reference.startswith("//"), reference
+        assert ui.get(reference).status_code == 200, reference
+    assert ui.get("/redoc").status_code == 404
+    assert ui.get("/docs/assets/..%2f__init__.py").status_code == 404
+
+
+def test_the_api_docs_try_requests_with_the_logged_in_agents_token(ui: httpx.Client,
+                                                                   api: Api) -> None:
+    token = log_in_http(ui, api.alice)
+    assert f'data-csrf-token="{token}"' in ui.get("/docs").text

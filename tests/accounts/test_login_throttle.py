@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
+from clientcontact.accounts.login_throttle import LoginThrottle, MemoryThrottle, RedisThrottle
 from clientcontact.errors import TooManyAttempts
-from clientcontact.web.login_throttle import LoginThrottle, MemoryThrottle, RedisThrottle
 from tests.conftest import REDIS_URL
 
 IP = "203.0.113.7"

@@ -1,5 +1,6 @@
-"""Login throttling: at most `limit` failed logins per (IP, email) in `window` seconds, even
-for the right password once the limit is reached.
+"""Login throttling: at most `limit` failed password checks per (IP, email) in `window`
+seconds, even for the right password once the limit is reached. `accounts.login` is the one
+user of it, so every way of proving a password (UI, API, password change) shares one count.
 
 One server counts in its own memory. With REDIS_URL set (several servers behind a balancer),
 the count lives in Redis, so an attacker gains nothing by spreading guesses over servers.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 import uuid
@@ -16,7 +18,6 @@ from collections import deque
 from typing import Protocol
 
 import redis
-from fastapi import Request
 
 from clientcontact.errors import TooManyAttempts
 
@@ -42,8 +43,10 @@ def _key(ip: str, email: str) -> str:
 
 
 def _refusal(wait_seconds: float) -> TooManyAttempts:
-    minutes = int(max(wait_seconds, 0) // 60) + 1
-    return TooManyAttempts(f"too many failed logins; try again in {minutes} minutes")
+    seconds = max(math.ceil(wait_seconds), 1)
+    minutes = math.ceil(seconds / 60)
+    return TooManyAttempts(f"too many failed logins; try again in {minutes} minutes",
+                           retry_after=seconds)
 
 
 class MemoryThrottle:
@@ -124,10 +127,6 @@ class RedisThrottle:
             log.warning("login throttle: Redis unreachable", exc_info=True)
 
 
-def login_throttle(request: Request) -> LoginThrottle:
-    """The app's throttle, made on first use from its settings."""
-    state = request.app.state
-    if getattr(state, "login_throttle", None) is None:
-        redis_url = state.runtime.settings.redis_url
-        state.login_throttle = RedisThrottle(redis_url) if redis_url else MemoryThrottle()
-    return state.login_throttle
+def login_throttle(redis_url: str | None) -> LoginThrottle:
+    """One count per process, or one shared by every server on the same Redis."""
+    return RedisThrottle(redis_url) if redis_url else MemoryThrottle()
