@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -70,13 +71,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
+@contextmanager
+def serving(tmp_path: Path, **extra: str) -> Iterator[tuple[str, Path]]:
+    """`clientcontact serve` on a free port, once it answers: its URL and its output's file."""
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         process = subprocess.Popen([*CLI, "serve", "--port", str(port)], cwd=tmp_path,
-                                   env=clean_env(tmp_path, WORKER_POLL_SECONDS="0.2"),
+                                   env=clean_env(tmp_path, **extra),
                                    stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -90,10 +92,16 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
             if time.monotonic() > deadline or process.poll() is not None:
                 pytest.fail(f"serve did not start:\n{log.read_text()}")
             time.sleep(0.2)
-        yield base, log.read_text()
+        yield base, log
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    with serving(tmp_path, WORKER_POLL_SECONDS="0.2") as (base, log):
+        yield base, log.read_text()
 
 
 def test_serve_prints_a_login_that_works_and_delivers_a_reply(served: tuple[str, str]) -> None:

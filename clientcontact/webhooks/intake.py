@@ -69,6 +69,7 @@ from clientcontact.ingest.jobs import KIND
 from clientcontact.ingest.store import RawEvent, body_digest, store_raw_many
 from clientcontact.jobs.queue import enqueue_many
 from clientcontact.runtime import Runtime
+from clientcontact.webhooks.redaction import redacted
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ class Intake:
                 continue
             events.append(RawEvent(inbox, arrival.endpoint,
                                    _external_id(receiver, arrival.request),
-                                   arrival.request))
+                                   redacted(arrival.request)))  # verified: secrets are done
             answers.append(receiver.acknowledge([]))
         new = store_raw_many(session, events) if events else []
         enqueue_many(session, KIND, [({"event_id": event_id}, account_id)
