@@ -41,7 +41,8 @@ class Runtime:
 def build_runtime(settings: Settings, *, bus: EventBus | None = None) -> Runtime:
     engine = make_engine(settings.resolved_database_url)
     # Several servers need Redis to hear each other's events; one process does not.
-    bus = bus or (RedisBus(settings.redis_url) if settings.redis_url else InProcessBus())
+    bus = bus or (RedisBus(settings.redis_url, prefix=settings.redis_key("events:"))
+                  if settings.redis_url else InProcessBus())
     box = CredentialBox(settings.resolved_secret_key())
     adapters = AdapterContext(settings=settings, box=box)
     store = LocalFileStore(settings.data_dir / "files")

@@ -129,5 +129,7 @@ def login_throttle(request: Request) -> LoginThrottle:
     state = request.app.state
     if getattr(state, "login_throttle", None) is None:
         redis_url = state.runtime.settings.redis_url
-        state.login_throttle = RedisThrottle(redis_url) if redis_url else MemoryThrottle()
+        state.login_throttle = RedisThrottle(
+            redis_url, prefix=state.runtime.settings.redis_key("login-failures:")
+        ) if redis_url else MemoryThrottle()
     return state.login_throttle
