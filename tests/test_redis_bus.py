@@ -71,7 +71,7 @@ def test_redis_url_selects_the_redis_bus(tmp_path: object) -> None:
 
 
 def test_publishing_without_redis_loses_the_push_not_the_request() -> None:
-    bus = RedisBus("redis://127.0.0.1:1/0")  # nothing listens there
+    bus = RedisBus("redis://127.0.0.1:1/0", prefix="cc-test:")  # nothing listens there
     bus.publish(RealtimeEvent(7, "message.created", {}))  # logged, not raised
     assert not bus.wait_until_listening(timeout=0.2)
     bus.close()
