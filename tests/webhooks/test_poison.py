@@ -9,16 +9,28 @@ import json
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from clientcontact.conversations.models import Attachment
 from clientcontact.ingest.models import InboundEventRow
 from clientcontact.ingest.store import storable_id
 from tests.harness import Api
+from tests.signing import SendGridSigner
 from tests.webhooks.batching import FALLBACK, genuine_sms, sent_together
-from tests.webhooks.providers import ProviderInbox, post, ses_inbox, twilio_inbox
+from tests.webhooks.providers import (
+    INBOUND_EMAIL,
+    ProviderInbox,
+    events,
+    incoming,
+    post,
+    sendgrid_inbox,
+    ses_inbox,
+    twilio_inbox,
+)
 
 DEEP = 50_000
 SNS_HEADERS = {"content-type": "text/plain; charset=UTF-8",
@@ -37,9 +49,10 @@ def sns_with_recipient(address: str) -> bytes:
                        "Message": json.dumps(message)}).encode()  # escaped: ASCII bytes
 
 
-def inbound_parse(envelope: str) -> tuple[bytes, dict[str, str]]:
+def inbound_parse(envelope: str, mail: str = "Subject: hi\r\n\r\nhi") -> tuple[
+        bytes, dict[str, str]]:
     body = (f'--b\r\nContent-Disposition: form-data; name="envelope"\r\n\r\n{envelope}\r\n'
-            f'--b\r\nContent-Disposition: form-data; name="email"\r\n\r\nSubject: hi\r\n\r\nhi'
+            f'--b\r\nContent-Disposition: form-data; name="email"\r\n\r\n{mail}'
             f"\r\n--b--\r\n").encode()
     return body, {"content-type": "multipart/form-data; boundary=b"}
 
@@ -113,3 +126,41 @@ def test_requests_with_poison_in_the_url_or_a_header_never_reach_the_app(api: Ap
         with socket.create_connection((host, port or 80), timeout=5) as connection:
             connection.sendall(request + b"Host: x\r\nContent-Length: 0\r\n\r\n")
             assert connection.recv(64).startswith(b"HTTP/1.1 400")
+
+
+UTF7_MAIL = """From: Maria <maria@example.org>\r
+To: support@inbound.example.com\r
+Subject: Photo\r
+Message-ID: <utf7@example.org>\r
+Content-Type: multipart/mixed; boundary="zz"\r
+\r
+--zz\r
+Content-Type: text/plain; charset=utf-7\r
+\r
+Here it is +2AA-\r
+--zz\r
+Content-Type: image/png\r
+Content-Disposition: attachment; filename*=utf-7''%2B2AA-.png\r
+\r
+png\r
+--zz--\r
+"""
+
+
+def test_mail_whose_charset_decodes_to_lone_surrogates_still_reaches_the_agent(
+        api: Api) -> None:
+    """UTF-7 can spell a lone surrogate, which no database stores: anyone can send such a
+    mail, and it must land (with U+FFFD), not fail its own handling."""
+    signer = SendGridSigner()
+    sendgrid_inbox(api, signer)
+    body, headers = inbound_parse(json.dumps({"to": [INBOUND_EMAIL]}), UTF7_MAIL)
+    response = post(api, "/api/webhooks/email/sendgrid", body,
+                    {**headers, **signer.headers(body, datetime.now(UTC))})
+    assert response.status_code == 200
+    api.run_worker()
+    [event] = events(api)
+    assert (event.handled_at is not None, event.error) == (True, None)
+    [mail] = incoming(api)
+    assert mail.text == "Here it is \ufffd"
+    with api.session() as session:
+        assert session.scalars(select(Attachment.filename)).all() == ["\ufffd.png"]
