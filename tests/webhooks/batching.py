@@ -64,7 +64,7 @@ def _writes_held(engine: Engine) -> Iterator[None]:
 
 def _wait_until_the_writer_waits(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":  # SQLite cannot tell who waits for its lock
-        time.sleep(QUEUE_SECONDS)
+        time.sleep(2 * QUEUE_SECONDS)
         return
     deadline = time.monotonic() + 10
     with engine.connect() as connection:

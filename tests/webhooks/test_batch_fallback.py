@@ -4,6 +4,7 @@ error (a 500, so its provider retries it later)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -56,7 +57,8 @@ def test_a_failed_batch_is_written_again_one_webhook_at_a_time(
             lambda: genuine_sms(api, sms, "SMafter")])
     assert [answer.status_code for answer in answers] == [200, 500, 200]
     assert answers[1].json()["error"]["code"] == "internal_error"  # no stack trace
-    assert "a batch of 3 failed" in caplog.text and FALLBACK in caplog.text
+    # The three, and on SQLite perhaps the first webhook too (nothing says when it waits).
+    assert re.search(r"a batch of [34] failed", caplog.text) and FALLBACK in caplog.text
     with api.session() as session:
         stored = session.scalars(select(InboundEventRow.external_id)
                                  .order_by(InboundEventRow.id)).all()
