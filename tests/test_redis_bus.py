@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 
@@ -15,7 +16,8 @@ from clientcontact.realtime.redis_bus import RedisBus
 from clientcontact.runtime import build_runtime
 from tests.builders import customer_writes
 from tests.conftest import ENGINES, REDIS_URL
-from tests.harness import Api, AppServer, make_personas, settings_for_tests
+from tests.harness import PASSWORD, Api, AppServer, make_personas, settings_for_tests
+from tests.web.helpers import TOKEN_IN_FORM
 
 
 @pytest.fixture
@@ -123,3 +125,21 @@ def test_the_namespace_is_one_per_database_however_its_url_is_written(tmp_path: 
     assert "pw1" not in same.pop()
     assert settings_for_tests(redis_namespace="acme-prod").redis_key("events:") == (
         "acme-prod:events:")
+
+
+
+def test_two_installations_on_one_redis_count_login_failures_apart(
+        two_installations: tuple[Api, Api]) -> None:
+    ours, theirs = two_installations
+    with ours.anonymous() as browser:
+        answers = [log_in(browser, ours.alice.email, "not the password") for _ in range(6)]
+    assert answers == [401] * 5 + [429]  # our installation throttles the guesser …
+    with theirs.anonymous() as browser:  # … and theirs, with the same address, never heard
+        assert log_in(browser, theirs.alice.email, PASSWORD) == 303
+
+
+def log_in(browser: httpx.Client, email: str, password: str) -> int:
+    token = TOKEN_IN_FORM.search(browser.get("/login").text)
+    assert token is not None
+    return browser.post("/login", data={"email": email, "password": password,
+                                        "csrf_token": token.group(1)}).status_code
