@@ -27,6 +27,7 @@ from clientcontact.runtime import Runtime, build_runtime
 from clientcontact.settings import Settings
 from clientcontact.webhooks import routes as webhooks
 from clientcontact.webhooks.intake import Intake
+from clientcontact.webhooks.redaction import redact_access_log
 
 ROUTERS = [
     webhooks.router,  # providers' callbacks at /api/webhooks: first, the busiest to match
@@ -54,6 +55,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        redact_access_log()  # the server's logging is set up by now
         if settings.run_worker_in_process:
             runtime.runner.start_thread()
         try:

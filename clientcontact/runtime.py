@@ -45,7 +45,8 @@ class Runtime:
 def build_runtime(settings: Settings, *, bus: EventBus | None = None) -> Runtime:
     engine = make_engine(settings.resolved_database_url)
     # Several servers need Redis to hear each other's events; one process does not.
-    bus = bus or (RedisBus(settings.redis_url) if settings.redis_url else InProcessBus())
+    bus = bus or (RedisBus(settings.redis_url, prefix=settings.redis_key("events:"))
+                  if settings.redis_url else InProcessBus())
     box = CredentialBox(settings.resolved_secret_key())
     adapters = AdapterContext(settings=settings, box=box)
     store = LocalFileStore(settings.data_dir / "files")
@@ -54,6 +55,7 @@ def build_runtime(settings: Settings, *, bus: EventBus | None = None) -> Runtime
     runner = JobRunner(WorkerRuntime(factory, settings, adapters, store), HANDLERS,
                        BATCH_HANDLERS)
     factory.kw["info"]["wake_worker"] = runner.wake
-    logins = Logins(login_throttle(settings.redis_url), refused_passwords=frozenset(
+    throttle = login_throttle(settings.redis_url, settings.redis_key("login-failures:"))
+    logins = Logins(throttle, refused_passwords=frozenset(
         () if settings.demo_deployment else (DEMO_PASSWORD,)))
     return Runtime(settings, engine, factory, bus, store, adapters, runner, logins)

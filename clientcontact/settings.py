@@ -6,6 +6,7 @@ Nothing happens at import: `Settings()` is built by the CLI or a test and passed
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -13,11 +14,13 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from clientcontact.errors import ConfigurationError
 
 EmailService = Literal["sendgrid", "ses", "smtp", "mock"]
 SmsService = Literal["twilio", "mock"]
+DEFAULT_PORTS = {"postgresql": 5432}  # a URL naming the default port means the same server
 
 # Which variables each provider cannot start without.
 REQUIRED_FOR_PROVIDER: dict[str, tuple[str, ...]] = {
@@ -78,6 +81,8 @@ class Settings(BaseSettings):
     accept_unsigned_mock_webhooks: bool = False
 
     redis_url: str | None = None
+    # Prefix of every Redis key and channel; unset: derived from the database (see below).
+    redis_namespace: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     run_worker_in_process: bool = True
     worker_poll_seconds: float = 1.0
     max_request_bytes: int = Field(default=30 * 1024 * 1024, gt=0)
@@ -108,6 +113,28 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'clientcontact.db'}"
+
+    @property
+    def resolved_redis_namespace(self) -> str:
+        """REDIS_NAMESPACE, or one derived from the database: servers of one installation
+        share their database, so they share a namespace, and two installations on one Redis
+        never hear each other's events. Derived from where the database is (engine, host,
+        port, name, user), never from its password or SECRET_KEY, since Redis shows its
+        channel names to anyone connected."""
+        if self.redis_namespace:
+            return self.redis_namespace
+        url = make_url(self.resolved_database_url)
+        backend = url.get_backend_name()
+        if backend == "sqlite":
+            where = str(Path(url.database or "").resolve())
+        else:
+            port = url.port or DEFAULT_PORTS.get(backend, "")
+            where = f"{url.username or ''}@{(url.host or '').lower()}:{port}/{url.database}"
+        return "clientcontact-" + hashlib.sha256(f"{backend}:{where}".encode()).hexdigest()[:16]
+
+    def redis_key(self, name: str) -> str:
+        """A Redis key or channel name of this installation (the one place for the prefix)."""
+        return f"{self.resolved_redis_namespace}:{name}"
 
     @property
     def reply_domain(self) -> str:

@@ -75,12 +75,12 @@ def free_port() -> int:
 
 @contextmanager
 def serving(tmp_path: Path, **extra: str) -> Iterator[tuple[str, Path]]:
-    """`clientcontact serve` on a free port: its URL, and the file its output goes to."""
+    """`clientcontact serve` on a free port, once it answers: its URL and its output's file."""
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         process = subprocess.Popen([*CLI, "serve", "--port", str(port)], cwd=tmp_path,
-                                   env=clean_env(tmp_path, WORKER_POLL_SECONDS="0.2", **extra),
+                                   env=clean_env(tmp_path, **extra),
                                    stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -102,7 +102,7 @@ def serving(tmp_path: Path, **extra: str) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    with serving(tmp_path) as (base, log):
+    with serving(tmp_path, WORKER_POLL_SECONDS="0.2") as (base, log):
         yield base, log.read_text()
 
 

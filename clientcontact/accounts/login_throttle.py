@@ -127,6 +127,7 @@ class RedisThrottle:
             log.warning("login throttle: Redis unreachable", exc_info=True)
 
 
-def login_throttle(redis_url: str | None) -> LoginThrottle:
-    """One count per process, or one shared by every server on the same Redis."""
-    return RedisThrottle(redis_url) if redis_url else MemoryThrottle()
+def login_throttle(redis_url: str | None, prefix: str = REDIS_PREFIX) -> LoginThrottle:
+    """One count per process, or one shared by every server on the same Redis (under this
+    installation's `prefix`)."""
+    return RedisThrottle(redis_url, prefix=prefix) if redis_url else MemoryThrottle()

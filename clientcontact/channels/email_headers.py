@@ -35,10 +35,22 @@ STRUCTURED_PARSE_LIMIT = 16_000
 
 _MSG_ID = re.compile(r"<([^<>\s]+@[^<>\s]+|[^<>\s]+)>")
 _BARE_ID = re.compile(r"[^\s<>,;\"]+@[^\s<>,;\"]+")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def decode_bytes(data: bytes, charset: object) -> str:
-    """Decode body or header bytes by their declared charset, falling back, never raising."""
+    """Decode body or header bytes by their declared charset, falling back, never raising.
+    A codec such as UTF-7 can decode to lone surrogates, which no database stores (and nh3
+    refuses): they become U+FFFD, so a stranger's mail cannot fail its own handling."""
+    return without_lone_surrogates(_decoded(data, charset))
+
+
+def without_lone_surrogates(text: str) -> str:
+    """The text with each lone surrogate (which no database stores) replaced by U+FFFD."""
+    return text if text.isascii() else _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def _decoded(data: bytes, charset: object) -> str:
     codec = python_codec(charset)
     for candidate in (codec, "utf-8"):
         if candidate:

@@ -32,6 +32,7 @@ from clientcontact.channels.email_headers import (
     message_ids,
     raw_header,
     text_header,
+    without_lone_surrogates,
 )
 from clientcontact.content.sanitize import html_to_text
 from clientcontact.errors import BadPayload
@@ -327,7 +328,7 @@ def _filename(part: Message) -> str | None:
             name = collapse_rfc2231_value(name, errors="replace", fallback_charset="utf-8")
     if not name:
         return None
-    return " ".join(str(name).split()) or None
+    return " ".join(without_lone_surrogates(str(name)).split()) or None
 
 
 def _raw_param(part: Message, header: str, param: str) -> str | None:

@@ -63,10 +63,14 @@ def _values(event: RawEvent) -> dict[str, object]:
 
 def storable_id(external_id: str) -> str:
     """The provider's id, or a digest of it when it is too long for the column or holds a
-    character a text column refuses (PostgreSQL takes no NUL)."""
+    character a text column refuses (PostgreSQL takes no NUL, no database a lone surrogate)."""
     if len(external_id) <= EXTERNAL_ID_LENGTH and "\x00" not in external_id:
-        return external_id
-    return "sha256:" + hashlib.sha256(external_id.encode()).hexdigest()
+        try:
+            external_id.encode()
+            return external_id
+        except UnicodeEncodeError:
+            pass
+    return "sha256:" + hashlib.sha256(external_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def body_digest(request: RawRequest) -> str:

@@ -1,10 +1,10 @@
 """The event bus across several web servers and workers: Redis pub/sub.
 
-Every process publishes to one Redis channel per account, and runs one listener thread that
-receives every account's events and hands them to its local subscriptions (a worker has none
-and drops them), so an agent connected to server A sees a reply sent by a worker on
-machine B. Delivery is best effort, like any screen update: a Redis outage loses pushes (the
-page still shows the truth on its next load), never data.
+Every process publishes to one Redis channel per account of its installation, and runs one
+listener thread that receives every account's events and hands them to its local
+subscriptions (a worker has none and drops them), so an agent connected to server A sees a
+reply sent by a worker on machine B. Delivery is best effort, like any screen update: a Redis
+outage loses pushes (the page still shows the truth on its next load), never data.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from clientcontact.realtime.bus import InProcessBus, RealtimeEvent, Subscription
 
 log = logging.getLogger(__name__)
 
-CHANNEL_PREFIX = "clientcontact:events:"
-
 
 class RedisBus:
-    def __init__(self, url: str, *, prefix: str = CHANNEL_PREFIX) -> None:
+    def __init__(self, url: str, *, prefix: str) -> None:
+        """`prefix` starts every channel name: the installation's (Settings.redis_key), so
+        installations sharing one Redis never hear each other."""
         self._client = redis.Redis.from_url(url)
         self._prefix = prefix
         self._local = InProcessBus()

@@ -31,7 +31,9 @@ waits on the network.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
@@ -40,7 +42,13 @@ from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from clientcontact.channels.base import Acknowledgement, RawRequest, Receiver, Recipient
+from clientcontact.channels.base import (
+    Acknowledgement,
+    ChannelKind,
+    RawRequest,
+    Receiver,
+    Recipient,
+)
 from clientcontact.db.base import utcnow
 from clientcontact.errors import (
     BadPayload,
@@ -61,17 +69,27 @@ from clientcontact.ingest.jobs import KIND
 from clientcontact.ingest.store import RawEvent, body_digest, store_raw_many
 from clientcontact.jobs.queue import enqueue_many
 from clientcontact.runtime import Runtime
+from clientcontact.webhooks.redaction import redacted
 
 log = logging.getLogger(__name__)
 
 SNS_MESSAGE_TYPE = "x-amz-sns-message-type"  # SNS names its requests with this header
+# Public keys are made by inboxes/service.py (hex); any URL-safe token up to the column's size.
+PUBLIC_KEY = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 @dataclass(frozen=True)
 class ByPublicKey:
-    """A per-inbox webhook URL names its inbox by the public key in the path."""
+    """A per-inbox webhook URL names its inbox by the public key in the path. A key that no
+    inbox can have (a NUL, a control character, anything but a URL-safe token) is refused as
+    the request is read: it never reaches a query, where PostgreSQL would refuse it and fail
+    every webhook written with it."""
 
     public_key: str
+
+    def __post_init__(self) -> None:
+        if not PUBLIC_KEY.fullmatch(self.public_key):
+            raise NotFound("no inbox has this webhook URL")
 
     def find(self, session: Session) -> Inbox:
         return inbox_for_public_key(session, self.public_key)
@@ -80,22 +98,31 @@ class ByPublicKey:
 @dataclass(frozen=True)
 class ByRecipient:
     """A shared path names our address in the payload (unverified): the first candidate
-    address that is an inbox of this provider."""
+    address that is an inbox of this provider. Candidates are normalized as the request is
+    read (`of`), so only valid addresses ever reach a query, or an error message."""
 
     provider: str
-    recipient: Recipient
+    channel: ChannelKind
+    addresses: tuple[str, ...]
+
+    @classmethod
+    def of(cls, provider: str, recipient: Recipient) -> ByRecipient:
+        normalized = []
+        for address in recipient.addresses:
+            with contextlib.suppress(BadRequest):
+                normalized.append(normalize_address(recipient.channel, address))
+        return cls(provider, recipient.channel, tuple(dict.fromkeys(normalized)))
 
     def find(self, session: Session) -> Inbox:
-        for address in self.recipient.addresses:
-            channel = self.recipient.channel
+        for address in self.addresses:
             try:
-                inbox = inbox_for_recipient(session, channel, normalize_address(channel, address))
-            except (BadRequest, NotFound):
+                inbox = inbox_for_recipient(session, self.channel, address)
+            except NotFound:
                 continue
             if inbox.provider == self.provider:
                 return inbox
-        raise NotFound(f"no {self.provider} {self.recipient.channel} inbox receives at "
-                       f"{', '.join(self.recipient.addresses) or 'an address this request names'}")
+        raise NotFound(f"no {self.provider} {self.channel} inbox receives at "
+                       f"{', '.join(self.addresses) or 'a valid address this request names'}")
 
 
 InboxLocator = ByPublicKey | ByRecipient
@@ -144,7 +171,8 @@ class Intake:
                 answers.append(refusal)
                 continue
             events.append(RawEvent(inbox, arrival.endpoint,
-                                   _external_id(receiver, arrival.request), arrival.request))
+                                   _external_id(receiver, arrival.request),
+                                   redacted(arrival.request)))  # verified: secrets are done
             answers.append(receiver.acknowledge([]))
         new = store_raw_many(session, events) if events else []
         enqueue_many(session, KIND, [({"event_id": event_id}, account_id)

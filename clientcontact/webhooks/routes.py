@@ -27,18 +27,19 @@ async def inbox_webhook(public_key: str, endpoint: str, call: ProviderRequest) -
 @router.post("/email/sendgrid")
 async def sendgrid_inbound_parse(call: ProviderRequest) -> Response:
     """Inbound Parse; the inbox is the SMTP envelope's recipient."""
-    return await call.accept(ByRecipient("sendgrid", SendGridInboundParse.recipient(call.request)))
+    recipient = SendGridInboundParse.recipient(call.request)
+    return await call.accept(ByRecipient.of("sendgrid", recipient))
 
 
 @router.post("/email/ses")
 async def ses_notifications(call: ProviderRequest) -> Response:
     """SNS: received mail finds its inbox by recipient, a bounce or delivery by our sender.
     Subscription confirmations go to the inbox's own URL, which is unambiguous."""
-    return await call.accept(ByRecipient("ses", SesInbound.recipient(call.request)))
+    return await call.accept(ByRecipient.of("ses", SesInbound.recipient(call.request)))
 
 
 @router.post("/sms/twilio")
 async def twilio_messages(call: ProviderRequest) -> Response:
     """SMS, MMS and WhatsApp (a `whatsapp:` number means the WhatsApp inbox); also takes
     status callbacks, found by our number in `From`."""
-    return await call.accept(ByRecipient("twilio", TwilioInbound.recipient(call.request)))
+    return await call.accept(ByRecipient.of("twilio", TwilioInbound.recipient(call.request)))

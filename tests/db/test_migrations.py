@@ -1,4 +1,5 @@
-"""The migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
+"""The migrations build exactly the schema the models describe, on SQLite and PostgreSQL, and
+repair what earlier versions stored."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -14,6 +16,10 @@ from sqlalchemy import create_engine, inspect, text
 from clientcontact.db.engine import make_engine
 from clientcontact.db.migrate import alembic_config, current_revision, head_revision, upgrade
 from clientcontact.db.models import Base
+from clientcontact.ingest.models import InboundEventRow
+
+BEFORE_REDACTION = "c4f1a9e2d7b3"  # the migration before webhook secrets were redacted
+SECRET = "s3cret-Zq81-in-url"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -85,3 +91,40 @@ def test_a_login_on_a_one_time_password_keeps_only_the_account_that_invited_it(
     assert [tuple(i) for i in invitations] == [(2, "x@example.test", "admin")]
     assert sessions == 0 and revoked is not None
     engine.dispose()
+
+
+def test_secrets_stored_before_the_upgrade_are_redacted_by_it(empty_database: str) -> None:
+    engine = make_engine(empty_database)
+    config = alembic_config(empty_database)
+    with engine.begin() as connection:  # an installation from before redaction
+        config.attributes["connection"] = connection
+        command.upgrade(config, BEFORE_REDACTION)
+        now = datetime.now(UTC)
+        connection.execute(text("INSERT INTO accounts (id, name, created_at) "
+                                "VALUES (1, 'Acme', :now)"), {"now": now})
+        connection.execute(text(
+            "INSERT INTO inboxes (id, account_id, name, channel, provider, address, public_key, "
+            "options, created_at) VALUES (1, 1, 'Mail', 'email', 'sendgrid', "
+            "'help@acme.test', 'k1', '{}', :now)"), {"now": now})
+        old = sa.table("inbound_events", *(sa.column(name) for name in (
+            "account_id", "inbox_id", "endpoint", "external_id", "method", "url", "body",
+            "received_at", "attempts")), sa.column("headers", sa.JSON))
+        connection.execute(sa.insert(old), [
+            {"account_id": 1, "inbox_id": 1, "endpoint": "inbound", "external_id": key,
+             "method": "POST", "url": url, "headers": headers, "body": b"x",
+             "received_at": now, "attempts": 0} for key, url, headers in (
+                ("in-url", f"https://inbox.example.com/api/webhooks/email/sendgrid"
+                           f"?secret={SECRET}", {"content-type": "multipart/form-data"}),
+                ("as-password", "https://inbox.example.com/api/webhooks/email/sendgrid",
+                 {"authorization": "Basic c2VuZGdyaWQ6czNjcmV0"}),
+                ("twilio", "https://inbox.example.com/api/webhooks/sms/twilio",
+                 {"x-twilio-signature": "kept"}))])
+    upgrade(engine)
+    with engine.connect() as connection:
+        rows = {key: (url, headers) for key, url, headers in connection.execute(
+            sa.select(InboundEventRow.external_id, InboundEventRow.url,
+                      InboundEventRow.headers))}
+    engine.dispose()
+    assert rows["in-url"][0].endswith("/sendgrid?secret=REDACTED")
+    assert rows["as-password"][1] == {"authorization": "Basic REDACTED"}
+    assert rows["twilio"][1] == {"x-twilio-signature": "kept"}

@@ -10,7 +10,6 @@ Inbound: `{"id": "m1", "from": "+14155550123", "to": "+15005550006", "text": "Hi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +22,7 @@ from clientcontact.channels.base import (
     RawRequest,
     StatusUpdate,
 )
+from clientcontact.channels.json_payload import load_json
 from clientcontact.errors import BadPayload, Unauthenticated
 
 
@@ -63,10 +63,7 @@ class MockReceiver:
 
 
 def _payload(request: RawRequest) -> Mapping[str, Any]:
-    try:
-        payload = json.loads(request.body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadPayload(f"mock webhook body is not JSON: {exc}") from exc
+    payload = load_json(request.body, "mock webhook body is not JSON")
     if not isinstance(payload, dict) or not isinstance(payload.get("id"), str | int):
         raise BadPayload("mock webhook body must be a JSON object with an id")
     return payload

@@ -11,7 +11,6 @@ https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/event
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +23,7 @@ from clientcontact.channels.base import (
     RawRequest,
     StatusUpdate,
 )
+from clientcontact.channels.json_payload import load_json
 from clientcontact.channels.sendgrid.signature import Clock, SignedWebhookVerifier, utc_now
 from clientcontact.errors import BadPayload
 
@@ -80,10 +80,7 @@ class SendGridEvents:
 
 
 def _batch(body: bytes) -> list[Mapping[str, Any]]:
-    try:
-        batch = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadPayload(f"SendGrid events are not JSON: {exc}") from exc
+    batch = load_json(body, "SendGrid events are not JSON")
     if not isinstance(batch, list) or not all(isinstance(item, dict) for item in batch):
         raise BadPayload("SendGrid events must be a JSON array of objects")
     return batch

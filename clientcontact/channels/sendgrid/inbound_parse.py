@@ -15,7 +15,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from clientcontact.channels.base import (
 )
 from clientcontact.channels.email_headers import decode_bytes
 from clientcontact.channels.email_mime import inbound_message_from_mime
+from clientcontact.channels.json_payload import load_json
 from clientcontact.channels.sendgrid.signature import Clock, SignedWebhookVerifier, utc_now
 from clientcontact.errors import BadPayload, Unauthenticated
 
@@ -269,10 +269,7 @@ def _field(
 def _json_field(form: Mapping[str, FormPart], name: str, default: Any) -> Any:
     if name not in form:
         return default
-    try:
-        value = json.loads(form[name].data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadPayload(f"Inbound Parse field {name!r} is not JSON: {exc}") from exc
+    value = load_json(form[name].data, f"Inbound Parse field {name!r} is not JSON")
     if type(value) is not type(default):
         raise BadPayload(f"Inbound Parse field {name!r} is not a JSON {type(default).__name__}")
     return value

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from email.utils import parseaddr
@@ -33,6 +32,7 @@ from clientcontact.channels.base import (
     StatusUpdate,
 )
 from clientcontact.channels.email_mime import inbound_message_from_mime
+from clientcontact.channels.json_payload import load_json
 from clientcontact.channels.ses.sns import (
     SnsVerifier,
     SubscriptionConfirmation,
@@ -142,10 +142,7 @@ def _subscription(envelope: Mapping[str, Any]) -> SubscriptionConfirmation:
 
 
 def _notification(envelope: Mapping[str, Any]) -> Notification:
-    try:
-        message = json.loads(envelope.get("Message") or "")
-    except (TypeError, json.JSONDecodeError) as exc:
-        raise BadPayload(f"SNS Message is not SES JSON: {exc}") from exc
+    message = load_json(envelope.get("Message") or "", "SNS Message is not SES JSON")
     if not isinstance(message, dict):
         raise BadPayload("SNS Message is not a JSON object")
     return message

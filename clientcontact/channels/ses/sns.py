@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
+import contextlib
 import re
 import threading
 import time
@@ -27,6 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from clientcontact.channels.json_payload import load_json
 from clientcontact.errors import BadPayload, Unauthenticated
 
 Envelope = Mapping[str, Any]
@@ -120,13 +121,13 @@ class SnsVerifier:
 
     def prefetch(self, body: bytes) -> None:
         """Fetch the certificate an envelope names, if it is trusted and not cached yet, so
-        that `verify` then needs no network. Whatever is wrong is left for `verify` to say."""
-        try:
-            cert_url = read_envelope(body).get("SigningCertURL")
-            if isinstance(cert_url, str) and self.trusted.allows(cert_url):
+        that `verify` then needs no network. A body that is no SNS envelope raises BadPayload
+        here, before it could join other webhooks' batch; a failed fetch is left for `verify`
+        to say."""
+        cert_url = read_envelope(body).get("SigningCertURL")
+        if isinstance(cert_url, str) and self.trusted.allows(cert_url):
+            with contextlib.suppress(Unauthenticated):
                 self._public_key(cert_url)
-        except (BadPayload, Unauthenticated):
-            pass
 
     def verify(self, envelope: Envelope) -> None:
         """Raise Unauthenticated unless SNS signed this envelope with a trusted certificate."""
@@ -183,10 +184,7 @@ class SnsVerifier:
 
 def read_envelope(body: bytes) -> dict[str, Any]:
     """The SNS JSON envelope (sent as text/plain); BadPayload when it is not one."""
-    try:
-        envelope = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadPayload(f"SNS body is not JSON: {exc}") from exc
+    envelope = load_json(body, "SNS body is not JSON")
     if not isinstance(envelope, dict) or envelope.get("Type") not in SIGNED_FIELDS:
         raise BadPayload("SNS body is not a Notification or (Un)SubscriptionConfirmation")
     if not isinstance(envelope.get("MessageId"), str) or not envelope["MessageId"]:
