@@ -81,9 +81,8 @@ def handle_stored(session: Session, runtime: WorkerRuntime,
 
 def _pending_rows(session: Session,
                   targets: list[tuple[int, int]]) -> dict[int, InboundEventRow]:
-    """The targets not handled yet, this attempt counted, in one statement. Being a write, it
-    also opens SQLite's transaction before the first SAVEPOINT (else releasing that SAVEPOINT
-    would commit), and on PostgreSQL it makes a concurrent replay of a row wait, then skip."""
+    """The targets not handled yet, this attempt counted, in one statement; on PostgreSQL it
+    makes a concurrent replay of a row wait, then skip."""
     if not targets:
         return {}
     rows = session.scalars(
