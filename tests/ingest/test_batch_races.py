@@ -17,12 +17,18 @@ from sqlalchemy import Engine, func, select, text, update
 from clientcontact.accounts import service as accounts
 from clientcontact.channels.base import ChannelKind
 from clientcontact.contacts.models import Contact, ContactIdentity
-from clientcontact.conversations.models import Conversation, Direction, Message
+from clientcontact.conversations.models import (
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+)
 from clientcontact.db.base import utcnow
 from clientcontact.db.migrate import upgrade
 from clientcontact.db.scope import unit_of_work
 from clientcontact.db.tenancy import Actor
 from clientcontact.inboxes.service import create_inbox
+from clientcontact.ingest.handling import handle_stored
 from clientcontact.ingest.jobs import handle_inbound
 from clientcontact.ingest.models import InboundEventRow
 from clientcontact.jobs.models import Job
@@ -101,6 +107,37 @@ def test_two_workers_meeting_the_same_new_senders_make_one_contact_each(
     assert count(runtime, Contact.id) == count(runtime, ContactIdentity.id) == 20
     assert count(runtime, Conversation.id) == 20
     assert count(runtime, Job.id) == 0
+
+
+def test_two_workers_meeting_a_returning_sender_open_one_conversation(
+        runtime: Runtime) -> None:
+    """The sender is a contact whose last conversation was resolved long ago: each of two
+    messages handled at once would start a new one; the second waits for the first's."""
+    inbox_id = sms_inbox(runtime)
+    sender = "+14155550177"
+    store(runtime, inbox_id, [text_body("SM1", sender, "Last year's question")])
+    runtime.runner.drain()
+    with unit_of_work(runtime.factory) as session:
+        session.execute(update(Conversation).values(
+            status=ConversationStatus.RESOLVED, resolved_at=utcnow() - timedelta(days=90)))
+    store(runtime, inbox_id, [text_body("SM2", sender, "Hello again"),
+                              text_body("SM3", sender, "It is about my new order")])
+    first_job, second_job = claimed(runtime, 10)
+    worker = threading.Thread(target=handle_inbound, args=([second_job], runtime.runner.runtime))
+    with unit_of_work(runtime.factory) as first:  # the first worker, not committed yet
+        handle_stored(first, runtime.runner.runtime,
+                      [(first_job.payload["event_id"], first_job.account_id)])
+        worker.start()
+        deadline = time.monotonic() + 10
+        while worker.is_alive() and not blocked_on_a_lock(runtime.engine):
+            assert time.monotonic() < deadline, "the second worker neither waited nor ended"
+            time.sleep(0.05)
+    worker.join(30)
+    with unit_of_work(runtime.factory) as session:
+        threads = session.execute(select(Conversation.id, func.count(Message.id))
+                                  .join(Message).group_by(Conversation.id)
+                                  .order_by(Conversation.id)).all()
+    assert [count for _, count in threads] == [1, 2]  # the old one, and one new for both
 
 
 def test_a_deadlock_with_another_transaction_ends_as_a_retry_of_one_event(
