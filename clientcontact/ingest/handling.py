@@ -8,7 +8,8 @@ with it, and the row keeps its error and counted attempt, while its neighbours a
 Lock order (PostgreSQL): rows are applied in the order of what they lock, a message's sender
 (their identity, contact and conversation) or the message a status callback names, so two
 workers meeting the same new senders wait for each other instead of deadlocking. A deadlock
-that happens anyway fails its row like any other error, and the row is retried.
+that happens anyway fails its row, and the row is retried, but the try is not counted against
+its attempts: the event is not at fault (`is_contention`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from clientcontact.channels.base import (
@@ -44,6 +46,9 @@ from clientcontact.jobs.runner import WorkerRuntime
 log = logging.getLogger(__name__)
 
 ERROR_LENGTH = 4000
+# Deadlock, serialization failure, lock wait timed out (PostgreSQL SQLSTATEs).
+CONTENTION_STATES = frozenset({"40P01", "40001", "55P03"})
+SQLITE_BUSY = 5  # the primary code of SQLITE_BUSY and its extended codes
 Target = tuple[int, int | None]  # (event id, account id): jobs always carry both
 
 
@@ -75,7 +80,7 @@ def handle_stored(session: Session, runtime: WorkerRuntime,
         if outcome.handled:
             row.handled_at, row.error, row.note = now, None, outcome.note
         else:
-            row.error = outcome.error
+            row.error, row.attempts = outcome.error, outcome.attempts
     return outcomes
 
 
@@ -185,13 +190,24 @@ def _apply(session: Session, row: InboundEventRow, handling: Handling | Exceptio
             note = handling.apply()
     except Exception as exc:  # any failure must stay visible on the row, never vanish
         log_failure(row.id, exc)
-        return Outcome(row.id, False, row.attempts, storable_text(error_text(exc)))
+        attempts = row.attempts - 1 if is_contention(exc) else row.attempts
+        return Outcome(row.id, False, attempts, storable_text(error_text(exc)))
     return Outcome(row.id, True, row.attempts, note=storable_text(note))
 
 
 def log_failure(event_id: int, exc: Exception) -> None:
     log.log(logging.WARNING if isinstance(exc, BadPayload) else logging.ERROR,
             "inbound event %s failed", event_id, exc_info=exc)
+
+
+def is_contention(exc: BaseException) -> bool:
+    """A deadlock, a serialization failure or a lock wait given up: other work was in the
+    way, so the event will pass on a retry and that try does not count as one of its own."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) in CONTENTION_STATES:
+        return True
+    return getattr(exc.orig, "sqlite_errorcode", 0) & 0xFF == SQLITE_BUSY
 
 
 def error_text(exc: Exception) -> str:

@@ -4,9 +4,10 @@ finished in the same commit as their work: about half the statements of a transa
 event, and a tenth of the commits.
 
 An event that fails keeps its error on its row, visible in the API, and retries a few times
-with backoff (a media download or a routing race may pass), then stops and leaves the row for
-`clientcontact replay-inbound`, which runs `handle_event` again after a fix. Realtime pushes
-are published after the commit, and never for an event whose SAVEPOINT rolled back.
+with backoff (a routing race may pass; a deadlock is retried without being counted), then
+stops and leaves the row for `clientcontact replay-inbound`, which runs `handle_event` again
+after a fix. Realtime pushes are published after the commit, and never for an event whose
+SAVEPOINT rolled back.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from clientcontact.ingest.handling import (
     Target,
     error_text,
     handle_stored,
+    is_contention,
     log_failure,
     storable_text,
 )
@@ -106,17 +108,19 @@ def handle_event(runtime: WorkerRuntime, event_id: int, *, account_id: int | Non
             return handle_stored(session, runtime, [(event_id, account_id)])[event_id]
     except Exception as exc:  # any failure must stay visible on the row, never vanish
         log_failure(event_id, exc)
-        return _record_failure(runtime, event_id, account_id, error_text(exc))
+        return _record_failure(runtime, event_id, account_id, exc)
 
 
 def _record_failure(runtime: WorkerRuntime, event_id: int, account_id: int | None,
-                    error: str) -> Outcome:
-    """After a transaction that could not commit: the attempt and its error, in a new one."""
+                    exc: Exception) -> Outcome:
+    """After a transaction that could not commit: the error, and the attempt unless other
+    work was in the way (a deadlock), in a new one."""
+    error = error_text(exc)
     with unit_of_work(runtime.factory) as session:
         row = session.scalar(select(InboundEventRow).where(
             owned(InboundEventRow, [(event_id, account_id or 0)])))
         if row is None:
             return Outcome(event_id, False, 0, error, gone=True)
-        row.attempts += 1
+        row.attempts += 0 if is_contention(exc) else 1
         row.error = storable_text(error)
         return Outcome(row.id, False, row.attempts, row.error)

@@ -1,7 +1,8 @@
 """Batches of stored webhooks handled by several workers at once (PostgreSQL): senders new to
-both workers end as one contact each, every message is stored once, a deadlock with another
-transaction ends as a retry of the one event, and a batch whose connection dies is handled
-again an event at a time: nothing is lost."""
+both workers end as one contact each, a returning sender's messages share one new
+conversation, every message is stored once, a deadlock with another transaction ends as a
+retry of the one event (not counted as one of its attempts), and a batch whose connection
+dies is handled again an event at a time: nothing is lost."""
 
 from __future__ import annotations
 
@@ -170,6 +171,7 @@ def test_a_deadlock_with_another_transaction_ends_as_a_retry_of_one_event(
         rows = {r.external_id: r for r in session.scalars(select(InboundEventRow))}
         assert rows["SM3"].handled_at is not None
         assert rows["SM4"].handled_at is None and "deadlock" in (rows["SM4"].error or "")
+        assert rows["SM4"].attempts == 0  # the event was not at fault: the try is not counted
         [job] = session.scalars(select(Job))
         assert job.payload == {"event_id": rows["SM4"].id}
         job.run_after = utcnow() - timedelta(seconds=1)  # its backoff has passed
