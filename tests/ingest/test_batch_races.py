@@ -110,10 +110,10 @@ def test_two_workers_meeting_the_same_new_senders_make_one_contact_each(
     assert count(runtime, Job.id) == 0
 
 
-def test_two_workers_meeting_a_returning_sender_open_one_conversation(
-        runtime: Runtime) -> None:
+def returning_sender_twice_at_once(runtime: Runtime,
+                                   second_waits: Callable[[threading.Thread], None]) -> None:
     """The sender is a contact whose last conversation was resolved long ago: each of two
-    messages handled at once would start a new one; the second waits for the first's."""
+    messages handled at once would start a new one; the second must wait for the first's."""
     inbox_id = sms_inbox(runtime)
     sender = "+14155550177"
     store(runtime, inbox_id, [text_body("SM1", sender, "Last year's question")])
@@ -129,16 +129,41 @@ def test_two_workers_meeting_a_returning_sender_open_one_conversation(
         handle_stored(first, runtime.runner.runtime,
                       [(first_job.payload["event_id"], first_job.account_id)])
         worker.start()
-        deadline = time.monotonic() + 10
-        while worker.is_alive() and not blocked_on_a_lock(runtime.engine):
-            assert time.monotonic() < deadline, "the second worker neither waited nor ended"
-            time.sleep(0.05)
+        second_waits(worker)
     worker.join(30)
     with unit_of_work(runtime.factory) as session:
         threads = session.execute(select(Conversation.id, func.count(Message.id))
                                   .join(Message).group_by(Conversation.id)
                                   .order_by(Conversation.id)).all()
     assert [count for _, count in threads] == [1, 2]  # the old one, and one new for both
+
+
+def test_two_workers_meeting_a_returning_sender_open_one_conversation(
+        runtime: Runtime) -> None:
+    def on_the_contact(worker: threading.Thread) -> None:
+        deadline = time.monotonic() + 10
+        while worker.is_alive() and not blocked_on_a_lock(runtime.engine):
+            assert time.monotonic() < deadline, "the second worker neither waited nor ended"
+            time.sleep(0.05)
+
+    returning_sender_twice_at_once(runtime, on_the_contact)
+
+
+def test_on_sqlite_the_second_worker_waits_for_the_write_lock(tmp_path: Path) -> None:
+    """SQLite has one writer at a time: the second worker cannot begin before the first
+    commits, so it finds the conversation too."""
+    runtime = build_runtime(settings_for_tests(
+        database_url=f"sqlite:///{tmp_path / 'one-writer.db'}", data_dir=tmp_path))
+    upgrade(runtime.engine)
+
+    def for_the_write_lock(worker: threading.Thread) -> None:
+        time.sleep(0.5)
+        assert worker.is_alive()
+
+    try:
+        returning_sender_twice_at_once(runtime, for_the_write_lock)
+    finally:
+        runtime.engine.dispose()
 
 
 def test_a_deadlock_with_another_transaction_ends_as_a_retry_of_one_event(
