@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
@@ -40,6 +40,7 @@ from clientcontact.errors import BadPayload, ConfigurationError, NotFound
 from clientcontact.inboxes.models import Inbox
 from clientcontact.ingest import routing
 from clientcontact.ingest.models import InboundEventRow
+from clientcontact.ingest.prefetch import NotFetched, Prefetched
 from clientcontact.ingest.store import raw_request
 from clientcontact.jobs.runner import WorkerRuntime
 
@@ -62,16 +63,17 @@ class Outcome:
     gone: bool = False  # no row to try again: deleted, or named by a job without an account
 
 
-def handle_stored(session: Session, runtime: WorkerRuntime,
-                  targets: list[Target]) -> dict[int, Outcome]:
+def handle_stored(session: Session, runtime: WorkerRuntime, targets: list[Target],
+                  prefetched: Prefetched | None = None) -> dict[int, Outcome]:
     """Apply the targets not handled yet, each in a SAVEPOINT, in lock order, and stamp each
-    row with what happened: `handled_at` and a note, or the error. Every target's outcome."""
+    row with what happened: `handled_at` and a note, or the error. Every target's outcome.
+    What the events need from the network was done before (`prefetch`), never in here."""
     outcomes = {event_id: _refused(event_id) for event_id, account_id in targets
                 if account_id is None}
     owned_targets = [(e, a) for e, a in targets if a is not None]
     rows = _pending_rows(session, owned_targets)
     outcomes |= _not_pending(session, {e for e, _ in owned_targets} - rows.keys())
-    prepared = _prepare(session, list(rows.values()), runtime)
+    prepared = _prepare(session, list(rows.values()), runtime, prefetched or Prefetched())
     for row, handling in sorted(prepared, key=_lock_order):
         outcomes[row.id] = _apply(session, row, handling)
     now = utcnow()
@@ -125,6 +127,7 @@ class Handling:
     runtime: WorkerRuntime
     events: list[Any]  # InboundEvent, or an SNS SubscriptionConfirmation
     stored_before: routing.StoredBefore | None = None
+    prefetched: Prefetched = field(default_factory=Prefetched)
 
     def apply(self) -> str | None:
         """Apply each parsed event; returns what was done."""
@@ -135,16 +138,16 @@ class Handling:
 Prepared = tuple[InboundEventRow, Handling | Exception]
 
 
-def _prepare(session: Session, rows: list[InboundEventRow],
-             runtime: WorkerRuntime) -> list[Prepared]:
+def _prepare(session: Session, rows: list[InboundEventRow], runtime: WorkerRuntime,
+             prefetched: Prefetched) -> list[Prepared]:
     """Each row parsed by its inbox's receiver (the inboxes loaded in one query, the receivers
     from the worker's cache), or what prevented that. Parsing never touches the database."""
     idents = {(row.inbox_id, row.account_id) for row in rows}
     inboxes = {inbox.id: inbox for inbox in session.scalars(
         select(Inbox).where(owned(Inbox, idents)))} if idents else {}
     stored_before = routing.StoredBefore()
-    prepared = [(row, _parsed(session, row, inboxes.get(row.inbox_id), runtime, stored_before))
-                for row in rows]
+    prepared = [(row, _parsed(session, row, inboxes.get(row.inbox_id), runtime, stored_before,
+                              prefetched)) for row in rows]
     stored_before.find(session, [
         (handling.inbox, event) for _, handling in prepared if isinstance(handling, Handling)
         for event in handling.events if isinstance(event, InboundMessage)])
@@ -152,7 +155,8 @@ def _prepare(session: Session, rows: list[InboundEventRow],
 
 
 def _parsed(session: Session, row: InboundEventRow, inbox: Inbox | None,
-            runtime: WorkerRuntime, stored_before: routing.StoredBefore) -> Handling | Exception:
+            runtime: WorkerRuntime, stored_before: routing.StoredBefore,
+            prefetched: Prefetched) -> Handling | Exception:
     try:
         if inbox is None:
             raise NotFound(f"inbox {row.inbox_id} not found")
@@ -160,8 +164,10 @@ def _parsed(session: Session, row: InboundEventRow, inbox: Inbox | None,
         if receiver is None:
             raise ConfigurationError(f"inbox {inbox.id} no longer takes {row.endpoint} webhooks")
         request = raw_request(row)
-        return Handling(session, inbox, receiver, request, runtime, receiver.parse(request),
-                        stored_before)
+        events = prefetched.events.get(row.id)  # parsed already before the transaction
+        return Handling(session, inbox, receiver, request, runtime,
+                        receiver.parse(request) if events is None else events,
+                        stored_before, prefetched)
     except Exception as exc:
         return exc
 
@@ -225,7 +231,8 @@ def _route(context: Handling, event: InboundMessage) -> str:
     message = routing.route_message(context.session, context.inbox, event,
                                     settings=context.runtime.settings,
                                     store=context.runtime.store,
-                                    stored_before=context.stored_before)
+                                    stored_before=context.stored_before,
+                                    media=context.prefetched.media)
     return f"message {message.id}"
 
 
@@ -240,10 +247,16 @@ def _status(context: Handling, event: StatusUpdate) -> str:
 
 
 def _confirm(context: Handling, event: SubscriptionConfirmation) -> str:
-    """Visits SubscribeURL (re-verified by the receiver); SNS accepts a repeated visit."""
+    """Confirmed before the transaction (`prefetch` visits SubscribeURL); here only what came
+    of it is recorded: a failure fails the event, whose retry confirms again."""
     if not isinstance(context.receiver, SesInbound):
         raise BadPayload("a subscription confirmation reached a receiver that cannot confirm")
-    context.receiver.confirm_subscription(context.request)
+    confirmations = context.prefetched.confirmations
+    if event not in confirmations:
+        raise NotFetched(f"SNS subscription to {event.topic_arn} not confirmed yet")
+    failure = confirmations[event]
+    if failure is not None:
+        raise failure
     return f"SNS subscription to {event.topic_arn} confirmed"
 
 

@@ -173,6 +173,9 @@
     on("message.status", (data) => {
       if (sameId(data.conversation_id, openConversationId())) refreshMessage(data.message_id);
     });
+    on("message.updated", (data) => { // e.g. a photo fetched after its text arrived
+      if (sameId(data.conversation_id, openConversationId())) refreshMessage(data.message_id);
+    });
     source.addEventListener("error", () => { dropped = true; delete document.body.dataset.live; });
     source.addEventListener("ready", () => { // subscribed: nothing from here on is missed
       document.body.dataset.live = "connected";
