@@ -3,7 +3,6 @@ never inside a transaction; a photo that cannot be fetched yet never holds up it
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -60,6 +59,14 @@ def test_a_deleted_file_keeps_its_link_and_a_busy_host_is_retried(host: Scripted
     host.queue(503)
     with pytest.raises(MediaUnavailable):
         download(f"{host.url}/busy", ("AC1", "token"), limit=10)
+
+
+def test_a_host_slower_than_the_deadline_is_given_up_on_in_time(host: ScriptedServer) -> None:
+    host.queue(200, None, delay=5.0)
+    started = time.monotonic()
+    with pytest.raises(MediaUnavailable):
+        download(f"{host.url}/slow", ("AC1", "token"), limit=10, deadline=started + 0.5)
+    assert time.monotonic() - started < 2.0
 
 
 def test_a_file_over_the_limit_is_not_kept(host: ScriptedServer) -> None:
@@ -144,25 +151,3 @@ def test_a_photo_that_never_comes_stays_listed_missing_with_its_reason(
     assert missing["retrying"] is False and "503" in missing["reason"]
     assert "attachment unavailable: media" in on_screen(api, received)
     assert shown(api, received)["text"] == "The box is broken"
-
-
-def test_a_slow_media_host_does_not_hold_up_the_webhooks_meanwhile(
-        api: Api, twilio_media: FakeTwilioMedia) -> None:
-    """The download happens outside the worker's transaction: on SQLite a transaction holds
-    the one write lock, which every webhook's intake needs to store its request."""
-    sms = twilio_inbox(api, api_base_url=twilio_media.url)
-    twilio_media.queue(200, None, delay=3.0, **{"Content-Type": "image/jpeg"})
-    send(api, sms.inbound_path, text_body("MM0001", "+14155550142", "Photo", with_photo=True))
-    worker = threading.Thread(target=api.run_worker)
-    worker.start()
-    deadline = time.monotonic() + 10
-    while not twilio_media.requests:  # the worker is downloading the photo now
-        assert time.monotonic() < deadline, "the worker never asked for the photo"
-        time.sleep(0.02)
-    started = time.monotonic()
-    send(api, sms.inbound_path, text_body("SM0002", "+14155550143", "Meanwhile, a text"))
-    assert time.monotonic() - started < 1.5
-    assert worker.is_alive()  # still downloading
-    worker.join(30)
-    api.run_worker()
-    assert sorted(m.text for m in incoming(api)) == ["Meanwhile, a text", "Photo"]
