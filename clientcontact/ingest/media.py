@@ -65,7 +65,7 @@ def fetch_to_store(inbox: Inbox, url: str, *, settings: Settings, store: LocalFi
     try:
         data = fetch_media(inbox, url, settings=settings, deadline=deadline)
     except MediaUnavailable as exc:
-        log.warning("%s; trying again later", exc)
+        log.warning("media %s: %s; trying again later", url, exc)
         return MediaMissing(str(exc))
     if data is None:
         return None
@@ -113,7 +113,7 @@ def download(url: str, auth: tuple[str, str], *, limit: int,
         with httpx.Client(timeout=max(0.1, deadline - time.monotonic()), auth=auth,
                           follow_redirects=True) as http, http.stream("GET", url) as response:
             if response.status_code >= 500 or response.status_code in TRANSIENT_STATUSES:
-                raise MediaUnavailable(f"media {url} answered {response.status_code}")
+                raise MediaUnavailable(f"the media host answered {response.status_code}")
             if response.status_code >= 400:
                 log.warning("media %s answered %s; keeping the link", url, response.status_code)
                 return None
@@ -124,10 +124,10 @@ def download(url: str, auth: tuple[str, str], *, limit: int,
                     log.warning("media %s is larger than %s bytes; keeping the link", url, limit)
                     return None
                 if time.monotonic() > deadline:
-                    raise MediaUnavailable(f"media {url} took too long")
+                    raise MediaUnavailable("the media host took too long")
             return bytes(data)
     except httpx.TransportError as exc:
-        raise MediaUnavailable(f"media {url} could not be fetched: {exc}") from exc
+        raise MediaUnavailable(f"the media host could not be reached: {exc}") from exc
 
 
 FETCHERS: dict[str, Callable[[str, dict[str, str], Settings, float], bytes | None]] = {

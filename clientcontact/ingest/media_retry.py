@@ -79,7 +79,10 @@ def retry_missing_media(job: Job, runtime: WorkerRuntime) -> None:
         message = _message(session, job.account_id, message_id, lock=True)
         if message is None:
             return
-        waiting = _settle(session, message, fetched, give_up=job.attempts >= MAX_ATTEMPTS)
+        # The tries so far: the one before the message was stored, and this job's.
+        tries = 1 + job.attempts
+        waiting = _settle(session, message, fetched,
+                          gave_up_after=tries if job.attempts >= MAX_ATTEMPTS else None)
     if waiting:
         raise RetryLater(waiting[0]["reason"],
                          delay=backoff(job.attempts + 1, base=BACKOFF_SECONDS))
@@ -93,9 +96,9 @@ def _message(session: Session, account_id: int, message_id: int, *,
 
 
 def _settle(session: Session, message: Message, fetched: dict[str, MediaResult], *,
-            give_up: bool) -> list[dict[str, Any]]:
+            gave_up_after: int | None) -> list[dict[str, Any]]:
     """Attach the files that came, keep links to those that never will, and list the rest
-    as missing (no longer retried once `give_up`); the records still being retried."""
+    as missing (no longer retried after the last try); the records still being retried."""
     extra = dict(message.extra or {})
     links = list(extra.get("media_urls", []))
     still: list[dict[str, Any]] = []
@@ -107,7 +110,9 @@ def _settle(session: Session, message: Message, fetched: dict[str, MediaResult],
         elif result is None:
             links.append(record["url"])
         else:
-            still.append({**record, "reason": result.reason, "retrying": not give_up})
+            reason = (result.reason if gave_up_after is None
+                      else f"gave up after {gave_up_after} tries: {result.reason}")
+            still.append({**record, "reason": reason, "retrying": gave_up_after is None})
     extra |= {"media_urls": links} if links else {}
     extra = {key: value for key, value in (extra | {MISSING: still}).items() if value}
     message.extra = extra

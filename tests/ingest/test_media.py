@@ -149,5 +149,6 @@ def test_a_photo_that_never_comes_stays_listed_missing_with_its_reason(
     assert len(twilio_media.requests) == 1 + media_retry.MAX_ATTEMPTS  # bounded
     [missing] = shown(api, received)["missing_attachments"]
     assert missing["retrying"] is False and "503" in missing["reason"]
-    assert "attachment unavailable: media" in on_screen(api, received)
+    assert (f"attachment unavailable: gave up after {1 + media_retry.MAX_ATTEMPTS} tries: "
+            "the media host answered 503") in on_screen(api, received)
     assert shown(api, received)["text"] == "The box is broken"
