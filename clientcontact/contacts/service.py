@@ -52,13 +52,18 @@ def find_by_identity(session: Session, actor: Actor, kind: IdentityKind, value: 
 _CONTACT_OWNING = (
     scoped(Contact, bindparam("account_id")).join(ContactIdentity)
     .where(ContactIdentity.kind == bindparam("kind"),
-           ContactIdentity.value == bindparam("value")))
+           ContactIdentity.value == bindparam("value"))
+    .with_for_update(of=Contact))
 
 
 def contact_owning(session: Session, account_id: int, kind: IdentityKind,
                    normalized: str) -> Contact | None:
     """The contact an already normalized address belongs to, in one query, its identities not
-    loaded: what ingest asks for every message it routes."""
+    loaded: what ingest asks for every message it routes.
+
+    Locked until the commit (PostgreSQL; SQLite has one writer at a time anyway): two workers
+    handling messages from one sender take turns, so the second finds the conversation the
+    first opened instead of opening another."""
     return session.scalar(_CONTACT_OWNING,
                           {"account_id": account_id, "kind": kind, "value": normalized})
 

@@ -147,6 +147,15 @@ class AttachmentOut(BaseModel):
     inline: bool
 
 
+class MissingAttachmentOut(BaseModel):
+    """A provider-hosted file not fetched (yet): still being retried, or given up, and why."""
+
+    filename: str
+    content_type: str
+    reason: str
+    retrying: bool
+
+
 class MessageOut(BaseModel):
     id: int
     conversation_id: int
@@ -165,6 +174,7 @@ class MessageOut(BaseModel):
     in_reply_to: str | None
     references: list[str]
     attachments: list[AttachmentOut]
+    missing_attachments: list[MissingAttachmentOut] = []
     template: dict[str, Any] | None
     created_at: datetime
     sent_at: datetime | None
@@ -184,6 +194,9 @@ class MessageOut(BaseModel):
             references=(m.references or "").split(),
             attachments=[AttachmentOut(id=a.id, filename=a.filename, content_type=a.content_type,
                                        size=a.size, inline=a.inline) for a in m.attachments],
+            missing_attachments=[MissingAttachmentOut(
+                filename=r["filename"], content_type=r["content_type"], reason=r["reason"],
+                retrying=r["retrying"]) for r in (m.extra or {}).get("missing_attachments", [])],
             template=(m.extra or {}).get("template"),
             created_at=m.created_at, sent_at=m.sent_at, delivered_at=m.delivered_at,
             read_at=m.read_at, failed_at=m.failed_at,

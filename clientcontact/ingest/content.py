@@ -4,14 +4,15 @@ The visible text is the reply without the quoted history and signature (`trim_re
 `full_text` keeps everything decoded, and `original` the raw bytes, so nothing is lost if the
 trimmer guesses wrong. HTML is only ever stored sanitized, remote images blocked. Attachments go
 to the file store up to `max_attachment_bytes`; larger ones are recorded on the message (name,
-type, reason) but not kept. Inline `cid:` images are stored as inline attachments so the UI can
-serve them where the HTML shows them.
+type, reason) but not kept, and provider-hosted files not fetched yet are listed as missing
+while a job retries them (`ingest.media_retry`). Inline `cid:` images are stored as inline
+attachments so the UI can serve them where the HTML shows them.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,16 +22,18 @@ from clientcontact.channels.base import ChannelKind, InboundAttachment, InboundM
 from clientcontact.content.reply_trimmer import trim_reply
 from clientcontact.content.sanitize import sanitize_html
 from clientcontact.conversations.inbound import IncomingContent
-from clientcontact.conversations.models import Attachment, Message
+from clientcontact.conversations.models import Message
 from clientcontact.files.storage import LocalFileStore
 from clientcontact.inboxes.models import Inbox
-from clientcontact.ingest.media import fetch_media
+from clientcontact.ingest import media_retry
+from clientcontact.ingest.media import FETCHERS, MediaMissing, MediaResult, StoredMedia
+from clientcontact.ingest.media_retry import attachment
 from clientcontact.settings import Settings
 
 # Column widths of the rows we write; mail headers are written by strangers.
 LONG_HEADER = 998
-NAME_LENGTH = 255
 EXTERNAL_ID_LENGTH = 255
+NOT_FETCHED = MediaMissing("not fetched yet")
 
 
 def visible_email_text(text: str) -> str:
@@ -79,35 +82,44 @@ def incoming_content(event: InboundMessage) -> Content:
 
 def store_attachments(session: Session, message: Message, inbox: Inbox,
                       attachments: tuple[InboundAttachment, ...], *, settings: Settings,
-                      store: LocalFileStore) -> dict[str, Any]:
-    """Keep what fits; returns what the message should say about the rest."""
+                      store: LocalFileStore, media: Mapping[str, MediaResult]) -> dict[str, Any]:
+    """Keep what fits; returns what the message should say about the rest. Files a provider
+    hosts are never fetched here, in the transaction: `media` holds what was fetched before
+    (`ingest.prefetch`), and what is not there yet is listed missing and retried by a job."""
     dropped: list[dict[str, Any]] = []
     links: list[str] = []
+    waiting: list[dict[str, Any]] = []
     for item in attachments:
-        data = item.data if item.data is not None else _fetched(inbox, item, settings)
-        if data is None and item.url:
-            links.append(item.url)
-        elif data is None or len(data) > settings.max_attachment_bytes:
+        if item.data is None and item.url:
+            fetched = (media.get(item.url, NOT_FETCHED) if inbox.provider in FETCHERS
+                       else None)
+            if isinstance(fetched, StoredMedia):
+                session.add(attachment(message, item.filename, item.content_type,
+                                       storage_key=fetched.storage_key, size=fetched.size))
+            elif fetched is None:
+                links.append(item.url)
+            else:
+                waiting.append(media_retry.missing(item, fetched))
+        elif item.data is None or len(item.data) > settings.max_attachment_bytes:
             dropped.append({"filename": item.filename, "content_type": item.content_type,
-                            "size": None if data is None else len(data), "reason": "too_large"})
+                            "size": None if item.data is None else len(item.data),
+                            "reason": "too_large"})
         else:
-            session.add(Attachment(
-                account_id=message.account_id, message_id=message.id,
-                filename=_clip(item.filename, NAME_LENGTH) or "attachment",
-                content_type=_clip(item.content_type, NAME_LENGTH) or "application/octet-stream",
-                size=len(data), storage_key=store.put(message.account_id, data),
-                content_id=_clip(item.content_id, NAME_LENGTH), inline=item.inline))
+            session.add(attachment(message, item.filename, item.content_type,
+                                   storage_key=store.put(message.account_id, item.data),
+                                   size=len(item.data), content_id=item.content_id,
+                                   inline=item.inline))
     session.flush()
+    if waiting:
+        media_retry.retry_later(session, message)
     summary: dict[str, Any] = {}
     if dropped:
         summary["dropped_attachments"] = dropped
     if links:
         summary["media_urls"] = links
+    if waiting:
+        summary[media_retry.MISSING] = waiting
     return summary
-
-
-def _fetched(inbox: Inbox, item: InboundAttachment, settings: Settings) -> bytes | None:
-    return fetch_media(inbox, item, settings=settings) if item.url else None
 
 
 def _text(value: str | None) -> str | None:

@@ -8,14 +8,15 @@ with it, and the row keeps its error and counted attempt, while its neighbours a
 Lock order (PostgreSQL): rows are applied in the order of what they lock, a message's sender
 (their identity, contact and conversation) or the message a status callback names, so two
 workers meeting the same new senders wait for each other instead of deadlocking. A deadlock
-that happens anyway fails its row like any other error, and the row is retried.
+that happens anyway fails its row, and the row is retried, but the try is not counted against
+its attempts: the event is not at fault (`db.failures.is_conflict`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
@@ -32,18 +33,21 @@ from clientcontact.channels.ses.notifications import SesInbound
 from clientcontact.channels.ses.sns import SubscriptionConfirmation
 from clientcontact.conversations.models import Direction, Message
 from clientcontact.db.base import utcnow
+from clientcontact.db.failures import is_conflict
 from clientcontact.db.tenancy import owned, scoped
 from clientcontact.delivery.status import apply_status
 from clientcontact.errors import BadPayload, ConfigurationError, NotFound
 from clientcontact.inboxes.models import Inbox
 from clientcontact.ingest import routing
 from clientcontact.ingest.models import InboundEventRow
+from clientcontact.ingest.prefetch import NotFetched, Prefetched
 from clientcontact.ingest.store import raw_request
 from clientcontact.jobs.runner import WorkerRuntime
 
 log = logging.getLogger(__name__)
 
 ERROR_LENGTH = 4000
+# Deadlock, serialization failure, lock wait timed out (PostgreSQL SQLSTATEs).
 Target = tuple[int, int | None]  # (event id, account id): jobs always carry both
 
 
@@ -57,16 +61,17 @@ class Outcome:
     gone: bool = False  # no row to try again: deleted, or named by a job without an account
 
 
-def handle_stored(session: Session, runtime: WorkerRuntime,
-                  targets: list[Target]) -> dict[int, Outcome]:
+def handle_stored(session: Session, runtime: WorkerRuntime, targets: list[Target],
+                  prefetched: Prefetched | None = None) -> dict[int, Outcome]:
     """Apply the targets not handled yet, each in a SAVEPOINT, in lock order, and stamp each
-    row with what happened: `handled_at` and a note, or the error. Every target's outcome."""
+    row with what happened: `handled_at` and a note, or the error. Every target's outcome.
+    What the events need from the network was done before (`prefetch`), never in here."""
     outcomes = {event_id: _refused(event_id) for event_id, account_id in targets
                 if account_id is None}
     owned_targets = [(e, a) for e, a in targets if a is not None]
     rows = _pending_rows(session, owned_targets)
     outcomes |= _not_pending(session, {e for e, _ in owned_targets} - rows.keys())
-    prepared = _prepare(session, list(rows.values()), runtime)
+    prepared = _prepare(session, list(rows.values()), runtime, prefetched or Prefetched())
     for row, handling in sorted(prepared, key=_lock_order):
         outcomes[row.id] = _apply(session, row, handling)
     now = utcnow()
@@ -75,15 +80,14 @@ def handle_stored(session: Session, runtime: WorkerRuntime,
         if outcome.handled:
             row.handled_at, row.error, row.note = now, None, outcome.note
         else:
-            row.error = outcome.error
+            row.error, row.attempts = outcome.error, outcome.attempts
     return outcomes
 
 
 def _pending_rows(session: Session,
                   targets: list[tuple[int, int]]) -> dict[int, InboundEventRow]:
-    """The targets not handled yet, this attempt counted, in one statement. Being a write, it
-    also opens SQLite's transaction before the first SAVEPOINT (else releasing that SAVEPOINT
-    would commit), and on PostgreSQL it makes a concurrent replay of a row wait, then skip."""
+    """The targets not handled yet, this attempt counted, in one statement; on PostgreSQL it
+    makes a concurrent replay of a row wait, then skip."""
     if not targets:
         return {}
     rows = session.scalars(
@@ -121,6 +125,7 @@ class Handling:
     runtime: WorkerRuntime
     events: list[Any]  # InboundEvent, or an SNS SubscriptionConfirmation
     stored_before: routing.StoredBefore | None = None
+    prefetched: Prefetched = field(default_factory=Prefetched)
 
     def apply(self) -> str | None:
         """Apply each parsed event; returns what was done."""
@@ -131,16 +136,16 @@ class Handling:
 Prepared = tuple[InboundEventRow, Handling | Exception]
 
 
-def _prepare(session: Session, rows: list[InboundEventRow],
-             runtime: WorkerRuntime) -> list[Prepared]:
+def _prepare(session: Session, rows: list[InboundEventRow], runtime: WorkerRuntime,
+             prefetched: Prefetched) -> list[Prepared]:
     """Each row parsed by its inbox's receiver (the inboxes loaded in one query, the receivers
     from the worker's cache), or what prevented that. Parsing never touches the database."""
     idents = {(row.inbox_id, row.account_id) for row in rows}
     inboxes = {inbox.id: inbox for inbox in session.scalars(
         select(Inbox).where(owned(Inbox, idents)))} if idents else {}
     stored_before = routing.StoredBefore()
-    prepared = [(row, _parsed(session, row, inboxes.get(row.inbox_id), runtime, stored_before))
-                for row in rows]
+    prepared = [(row, _parsed(session, row, inboxes.get(row.inbox_id), runtime, stored_before,
+                              prefetched)) for row in rows]
     stored_before.find(session, [
         (handling.inbox, event) for _, handling in prepared if isinstance(handling, Handling)
         for event in handling.events if isinstance(event, InboundMessage)])
@@ -148,7 +153,8 @@ def _prepare(session: Session, rows: list[InboundEventRow],
 
 
 def _parsed(session: Session, row: InboundEventRow, inbox: Inbox | None,
-            runtime: WorkerRuntime, stored_before: routing.StoredBefore) -> Handling | Exception:
+            runtime: WorkerRuntime, stored_before: routing.StoredBefore,
+            prefetched: Prefetched) -> Handling | Exception:
     try:
         if inbox is None:
             raise NotFound(f"inbox {row.inbox_id} not found")
@@ -156,8 +162,10 @@ def _parsed(session: Session, row: InboundEventRow, inbox: Inbox | None,
         if receiver is None:
             raise ConfigurationError(f"inbox {inbox.id} no longer takes {row.endpoint} webhooks")
         request = raw_request(row)
-        return Handling(session, inbox, receiver, request, runtime, receiver.parse(request),
-                        stored_before)
+        events = prefetched.events.get(row.id)  # parsed already before the transaction
+        return Handling(session, inbox, receiver, request, runtime,
+                        receiver.parse(request) if events is None else events,
+                        stored_before, prefetched)
     except Exception as exc:
         return exc
 
@@ -186,7 +194,8 @@ def _apply(session: Session, row: InboundEventRow, handling: Handling | Exceptio
             note = handling.apply()
     except Exception as exc:  # any failure must stay visible on the row, never vanish
         log_failure(row.id, exc)
-        return Outcome(row.id, False, row.attempts, storable_text(error_text(exc)))
+        attempts = row.attempts - 1 if is_conflict(exc) else row.attempts
+        return Outcome(row.id, False, attempts, storable_text(error_text(exc)))
     return Outcome(row.id, True, row.attempts, note=storable_text(note))
 
 
@@ -210,7 +219,8 @@ def _route(context: Handling, event: InboundMessage) -> str:
     message = routing.route_message(context.session, context.inbox, event,
                                     settings=context.runtime.settings,
                                     store=context.runtime.store,
-                                    stored_before=context.stored_before)
+                                    stored_before=context.stored_before,
+                                    media=context.prefetched.media)
     return f"message {message.id}"
 
 
@@ -225,10 +235,16 @@ def _status(context: Handling, event: StatusUpdate) -> str:
 
 
 def _confirm(context: Handling, event: SubscriptionConfirmation) -> str:
-    """Visits SubscribeURL (re-verified by the receiver); SNS accepts a repeated visit."""
+    """Confirmed before the transaction (`prefetch` visits SubscribeURL); here only what came
+    of it is recorded: a failure fails the event, whose retry confirms again."""
     if not isinstance(context.receiver, SesInbound):
         raise BadPayload("a subscription confirmation reached a receiver that cannot confirm")
-    context.receiver.confirm_subscription(context.request)
+    confirmations = context.prefetched.confirmations
+    if event not in confirmations:
+        raise NotFetched(f"SNS subscription to {event.topic_arn} not confirmed yet")
+    failure = confirmations[event]
+    if failure is not None:
+        raise failure
     return f"SNS subscription to {event.topic_arn} confirmed"
 
 

@@ -11,8 +11,8 @@ It never commits; `add_incoming` and `open_conversation` publish to agents after
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -29,6 +29,7 @@ from clientcontact.ingest.bounces import apply_bounce, bounce_summary, reported_
 from clientcontact.ingest.contact_match import is_own_address, others, sender_contact
 from clientcontact.ingest.content import external_id, incoming_content, store_attachments
 from clientcontact.ingest.mail_facts import MailFacts, mail_facts
+from clientcontact.ingest.media import MediaResult
 from clientcontact.ingest.threading import Lookup, find_conversation
 from clientcontact.settings import Settings
 
@@ -42,6 +43,7 @@ class Routing:
     store: LocalFileStore
     facts: MailFacts
     stored_before: StoredBefore | None = None
+    media: Mapping[str, MediaResult] = field(default_factory=dict)  # fetched before
 
     def messages(self) -> Select[Any]:
         """This inbox's messages."""
@@ -117,9 +119,13 @@ SHORTCUTS: tuple[Shortcut, ...] = (already_stored, same_message_id, delivery_rep
 
 def route_message(session: Session, inbox: Inbox, event: InboundMessage, *,
                   settings: Settings, store: LocalFileStore,
-                  stored_before: StoredBefore | None = None) -> Message:
-    """The message this inbound event is about, stored in its conversation if it is new."""
-    routing = Routing(session, inbox, event, settings, store, mail_facts(event), stored_before)
+                  stored_before: StoredBefore | None = None,
+                  media: Mapping[str, MediaResult] | None = None) -> Message:
+    """The message this inbound event is about, stored in its conversation if it is new;
+    `media` holds its provider-hosted files fetched before the transaction (any not there
+    are listed missing and fetched later by a job)."""
+    routing = Routing(session, inbox, event, settings, store, mail_facts(event), stored_before,
+                      media or {})
     for shortcut in SHORTCUTS:
         known = shortcut(routing)
         if known is not None:
@@ -141,7 +147,8 @@ def store_incoming(routing: Routing) -> Message:
         incoming=True)
     message = add_incoming(session, conversation, contact, incoming)
     files = store_attachments(session, message, inbox, event.attachments,
-                              settings=routing.settings, store=routing.store)
+                              settings=routing.settings, store=routing.store,
+                              media=routing.media)
     if files:
         message.extra = {**message.extra, **files}
         session.flush()

@@ -1,7 +1,8 @@
 """Batches of stored webhooks handled by several workers at once (PostgreSQL): senders new to
-both workers end as one contact each, every message is stored once, a deadlock with another
-transaction ends as a retry of the one event, and a batch whose connection dies is handled
-again an event at a time: nothing is lost."""
+both workers end as one contact each, a returning sender's messages share one new
+conversation, every message is stored once, a deadlock with another transaction ends as a
+retry of the one event (not counted as one of its attempts), and a batch whose connection
+dies is handled again an event at a time: nothing is lost."""
 
 from __future__ import annotations
 
@@ -17,12 +18,18 @@ from sqlalchemy import Engine, func, select, text, update
 from clientcontact.accounts import service as accounts
 from clientcontact.channels.base import ChannelKind
 from clientcontact.contacts.models import Contact, ContactIdentity
-from clientcontact.conversations.models import Conversation, Direction, Message
+from clientcontact.conversations.models import (
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+)
 from clientcontact.db.base import utcnow
 from clientcontact.db.migrate import upgrade
 from clientcontact.db.scope import unit_of_work
 from clientcontact.db.tenancy import Actor
 from clientcontact.inboxes.service import create_inbox
+from clientcontact.ingest.handling import handle_stored
 from clientcontact.ingest.jobs import handle_inbound
 from clientcontact.ingest.models import InboundEventRow
 from clientcontact.jobs.models import Job
@@ -103,6 +110,62 @@ def test_two_workers_meeting_the_same_new_senders_make_one_contact_each(
     assert count(runtime, Job.id) == 0
 
 
+def returning_sender_twice_at_once(runtime: Runtime,
+                                   second_waits: Callable[[threading.Thread], None]) -> None:
+    """The sender is a contact whose last conversation was resolved long ago: each of two
+    messages handled at once would start a new one; the second must wait for the first's."""
+    inbox_id = sms_inbox(runtime)
+    sender = "+14155550177"
+    store(runtime, inbox_id, [text_body("SM1", sender, "Last year's question")])
+    runtime.runner.drain()
+    with unit_of_work(runtime.factory) as session:
+        session.execute(update(Conversation).values(
+            status=ConversationStatus.RESOLVED, resolved_at=utcnow() - timedelta(days=90)))
+    store(runtime, inbox_id, [text_body("SM2", sender, "Hello again"),
+                              text_body("SM3", sender, "It is about my new order")])
+    first_job, second_job = claimed(runtime, 10)
+    worker = threading.Thread(target=handle_inbound, args=([second_job], runtime.runner.runtime))
+    with unit_of_work(runtime.factory) as first:  # the first worker, not committed yet
+        handle_stored(first, runtime.runner.runtime,
+                      [(first_job.payload["event_id"], first_job.account_id)])
+        worker.start()
+        second_waits(worker)
+    worker.join(30)
+    with unit_of_work(runtime.factory) as session:
+        threads = session.execute(select(Conversation.id, func.count(Message.id))
+                                  .join(Message).group_by(Conversation.id)
+                                  .order_by(Conversation.id)).all()
+    assert [count for _, count in threads] == [1, 2]  # the old one, and one new for both
+
+
+def test_two_workers_meeting_a_returning_sender_open_one_conversation(
+        runtime: Runtime) -> None:
+    def on_the_contact(worker: threading.Thread) -> None:
+        deadline = time.monotonic() + 10
+        while worker.is_alive() and not blocked_on_a_lock(runtime.engine):
+            assert time.monotonic() < deadline, "the second worker neither waited nor ended"
+            time.sleep(0.05)
+
+    returning_sender_twice_at_once(runtime, on_the_contact)
+
+
+def test_on_sqlite_the_second_worker_waits_for_the_write_lock(tmp_path: Path) -> None:
+    """SQLite has one writer at a time: the second worker cannot begin before the first
+    commits, so it finds the conversation too."""
+    runtime = build_runtime(settings_for_tests(
+        database_url=f"sqlite:///{tmp_path / 'one-writer.db'}", data_dir=tmp_path))
+    upgrade(runtime.engine)
+
+    def for_the_write_lock(worker: threading.Thread) -> None:
+        time.sleep(0.5)
+        assert worker.is_alive()
+
+    try:
+        returning_sender_twice_at_once(runtime, for_the_write_lock)
+    finally:
+        runtime.engine.dispose()
+
+
 def test_a_deadlock_with_another_transaction_ends_as_a_retry_of_one_event(
         runtime: Runtime) -> None:
     inbox_id = sms_inbox(runtime)
@@ -133,6 +196,7 @@ def test_a_deadlock_with_another_transaction_ends_as_a_retry_of_one_event(
         rows = {r.external_id: r for r in session.scalars(select(InboundEventRow))}
         assert rows["SM3"].handled_at is not None
         assert rows["SM4"].handled_at is None and "deadlock" in (rows["SM4"].error or "")
+        assert rows["SM4"].attempts == 0  # the event was not at fault: the try is not counted
         [job] = session.scalars(select(Job))
         assert job.payload == {"event_id": rows["SM4"].id}
         job.run_after = utcnow() - timedelta(seconds=1)  # its backoff has passed

@@ -98,15 +98,20 @@ class TestInboundTexts:
             ("media-1.jpg", "image/jpeg"), ("media-2.png", "image/png")]
         assert stored == [JPEG, PNG]
 
-    def test_media_twilio_cannot_serve_yet_is_retried_not_lost(
+    def test_media_twilio_cannot_serve_yet_is_listed_missing_and_retried(
             self, api: Api, media: FakeTwilioMedia) -> None:
         twilio_inbox(api, api_base_url=media.url)
-        media.queue(503)
+        media.queue(503)  # the front of the box; the back comes at once
         post_twilio(api, SHARED, "sms_inbound__mms_two_images")
-        api.run_worker()  # the first try fails on the 503 and is scheduled again
+        api.run_worker()
         [event] = events(api)
-        assert event.handled_at is None and "503" in (event.error or "")
-        assert incoming(api) == []
+        assert event.handled_at is not None and event.error is None
+        [received] = incoming(api)  # the text is with the agent at once
+        shown = api.alice.http.get(
+            f"/api/v1/conversations/{received.conversation_id}/messages").json()["messages"]
+        assert [a["filename"] for a in shown[0]["attachments"]] == ["media-2.png"]
+        assert [(m["filename"], m["retrying"]) for m in shown[0]["missing_attachments"]] == [
+            ("media-1.jpg", True)]
 
 
 class TestSignatures:

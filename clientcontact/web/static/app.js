@@ -173,6 +173,9 @@
     on("message.status", (data) => {
       if (sameId(data.conversation_id, openConversationId())) refreshMessage(data.message_id);
     });
+    on("message.updated", (data) => { // e.g. a photo fetched after its text arrived
+      if (sameId(data.conversation_id, openConversationId())) refreshMessage(data.message_id);
+    });
     // The login no longer opens this account (logged out, removed…): the page says where to go.
     source.addEventListener("access-ended", () => { source.close(); window.location.reload(); });
     source.addEventListener("error", () => { dropped = true; delete document.body.dataset.live; });
