@@ -10,16 +10,18 @@ from pydantic import BaseModel, Field
 from clientcontact.accounts import service as accounts
 from clientcontact.accounts.passwords import change_password
 from clientcontact.api.deps import SESSION_COOKIE, AppSettings, CurrentActor, DbSession
+from clientcontact.api.error_docs import error_responses
 from clientcontact.db.tenancy import Actor
 from clientcontact.errors import Unauthenticated
+from clientcontact.inputs import Id, PlainText
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
 class LoginIn(BaseModel):
-    email: str = Field(min_length=3, max_length=320)
-    password: str = Field(min_length=1, max_length=1000)
-    account_id: int | None = None
+    email: PlainText = Field(min_length=3, max_length=320)
+    password: PlainText = Field(min_length=1, max_length=1000)
+    account_id: Id | None = None
 
 
 class MeOut(BaseModel):
@@ -32,12 +34,12 @@ class MeOut(BaseModel):
 
 
 class PasswordIn(BaseModel):
-    current_password: str = Field(min_length=1, max_length=1000)
-    new_password: str = Field(min_length=1, max_length=1000)
+    current_password: PlainText = Field(min_length=1, max_length=1000)
+    new_password: PlainText = Field(min_length=1, max_length=1000)
 
 
 class TokenIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: PlainText = Field(min_length=1, max_length=100)
 
 
 class TokenOut(BaseModel):
@@ -53,7 +55,7 @@ class NewTokenOut(TokenOut):
     token: str = Field(description="shown once: only a digest is stored")
 
 
-@router.post("/auth/login", response_model=MeOut)
+@router.post("/auth/login", response_model=MeOut, responses=error_responses(401, 429))
 def login(body: LoginIn, response: Response, session: DbSession, settings: AppSettings) -> MeOut:
     actor = accounts.authenticate(session, body.email, body.password, body.account_id)
     max_age = timedelta(days=settings.login_max_age_days)
@@ -107,6 +109,6 @@ def create_token(body: TokenIn, session: DbSession, actor: CurrentActor) -> NewT
 
 
 @router.delete("/api-tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: int, session: DbSession, actor: CurrentActor) -> TokenOut:
+def revoke_token(token_id: Id, session: DbSession, actor: CurrentActor) -> TokenOut:
     return TokenOut.model_validate(accounts.revoke_api_token(session, actor, token_id),
                                    from_attributes=True)

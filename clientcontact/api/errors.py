@@ -7,6 +7,7 @@ import itertools
 import logging
 import secrets
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clientcontact.errors import ClientContactError, PayloadTooLarge
+from clientcontact.inputs import unstorable_character
 
 log = logging.getLogger("clientcontact.errors")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -78,8 +80,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class RequestContext:
-    """Gives every request an id (echoed in the response) and refuses oversized bodies with 413
-    before they are read into memory."""
+    """Gives every request an id (echoed in the response), refuses oversized bodies with 413
+    before they are read into memory, and a NUL character in the path or query string (no
+    database stores one) with 422 before any route reads it."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -111,6 +114,13 @@ class RequestContext:
                     (REQUEST_ID_HEADER.lower().encode(), rid.encode()))
             await send(message)
 
+        problem = unstorable_character(scope.get("path", "")) or unstorable_character(
+            unquote_to_bytes(scope.get("query_string", b"")).decode("utf-8", "replace"))
+        if problem is not None:
+            await self._refuse(rid, send, 422, "validation_error",
+                               f"the address must not contain {problem}")
+            return
+
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._too_large(rid, send)
@@ -133,8 +143,12 @@ class RequestContext:
         return f"request body is larger than the limit of {self.max_body_bytes} bytes"
 
     async def _too_large(self, rid: str, send: Send) -> None:
-        body = JSONResponse({"error": {"code": "payload_too_large", "message": self._limit_text(),
-                                       "request_id": rid}}, status_code=413)
-        await send({"type": "http.response.start", "status": 413,
+        await self._refuse(rid, send, 413, "payload_too_large", self._limit_text())
+
+    @staticmethod
+    async def _refuse(rid: str, send: Send, status: int, code: str, message: str) -> None:
+        body = JSONResponse({"error": {"code": code, "message": message, "request_id": rid}},
+                            status_code=status)
+        await send({"type": "http.response.start", "status": status,
                     "headers": [*body.raw_headers, (b"x-request-id", rid.encode())]})
         await send({"type": "http.response.body", "body": body.body})

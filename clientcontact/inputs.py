@@ -1,0 +1,61 @@
+"""What the API and the UI accept, in one place: ids the database can hold, text it can store,
+content types a response header can carry.
+
+Every request shape (pydantic body, query or form parameter) builds on these, so a value the
+database would refuse with an error of its own is refused at the edge with a 422 instead.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+# Ids are 64-bit signed integers on both engines; a larger one can name no row.
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+# Lone surrogates (JSON allows "\ud800") cannot be encoded as UTF-8, and PostgreSQL refuses NUL
+# in text, so neither can be stored anywhere.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_character(text: str) -> str | None:
+    """A description of the first character of `text` no database can store, if any."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    return "a NUL character" if found.group() == "\x00" else "an unpaired surrogate"
+
+
+def _storable(text: str) -> str:
+    problem = unstorable_character(text)
+    if problem is not None:
+        raise ValueError(f"text must not contain {problem}")
+    return text
+
+
+# Every string a client sends; give each field its own max_length with Field or Query.
+PlainText = Annotated[str, AfterValidator(_storable)]
+
+# RFC 2045 type/subtype with optional parameters, in printable ASCII only: what may go into
+# a Content-Type header (no CR, LF or other control characters). Hand-written: the standard
+# library's email parser accepts anything and repairs it silently.
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_PARAMETER = rf"""\s*;\s*{_TOKEN}=(?:{_TOKEN}|"[ !#-\[\]-~]*")"""
+_MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(?:{_PARAMETER})*\s*")
+
+
+def is_media_type(value: str) -> bool:
+    return _MEDIA_TYPE.fullmatch(value) is not None
+
+
+def _media_type(value: str) -> str:
+    if not is_media_type(value):
+        raise ValueError("must be a MIME type such as 'image/png' or "
+                         "'text/plain; charset=utf-8'")
+    return value
+
+
+MediaType = Annotated[str, Field(min_length=3, max_length=255), AfterValidator(_media_type)]
