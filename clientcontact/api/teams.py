@@ -63,8 +63,7 @@ def get_team(team_id: Id, session: DbSession, actor: CurrentActor) -> TeamOut:
 
 @router.put("/teams/{team_id}", response_model=TeamOut, responses=error_responses(409))
 def update_team(team_id: Id, body: TeamIn, session: DbSession, admin: CurrentAdmin) -> TeamOut:
-    team = teams.get_team(session, admin, team_id)
-    team.name = body.name.strip()
+    team = teams.rename_team(session, admin, teams.get_team(session, admin, team_id), body.name)
     return TeamOut.of(teams.set_members(session, admin, team, body.agent_ids))
 
 
