@@ -16,6 +16,12 @@ from pydantic import AfterValidator, Field
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
+
+def is_id(value: int) -> bool:
+    """Whether `value` could be an id; for ids that reach a query without an `Id` check."""
+    return 1 <= value <= MAX_ID
+
+
 # Lone surrogates (JSON allows "\ud800") cannot be encoded as UTF-8, and PostgreSQL refuses NUL
 # in text, so neither can be stored anywhere.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -49,6 +55,12 @@ _MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(?:{_PARAMETER})*\s*")
 
 def is_media_type(value: str) -> bool:
     return _MEDIA_TYPE.fullmatch(value) is not None
+
+
+def servable_media_type(value: str) -> str:
+    """A stored content type fit for a response header: one accepted before this check, or
+    taken from a provider, may not be."""
+    return value if is_media_type(value) else "application/octet-stream"
 
 
 def _media_type(value: str) -> str:

@@ -12,7 +12,7 @@ from clientcontact.conversations import reply as replies
 from clientcontact.conversations.messages import get_attachment, get_message, list_messages
 from clientcontact.conversations.reply import NewAttachment
 from clientcontact.conversations.schemas import MessageOut, MessagePage, NoteIn, ReplyIn
-from clientcontact.inputs import Id
+from clientcontact.inputs import Id, servable_media_type
 
 router = APIRouter(prefix="/api/v1", tags=["messages"])
 
@@ -64,7 +64,8 @@ def retry(message_id: Id, session: DbSession, actor: CurrentActor) -> MessageOut
 def download(attachment_id: Id, session: DbSession, actor: CurrentActor,
              runtime: AppRuntime) -> Response:
     attachment = get_attachment(session, actor, attachment_id)
-    return Response(runtime.store.get(attachment.storage_key), media_type=attachment.content_type,
+    return Response(runtime.store.get(attachment.storage_key),
+                    media_type=servable_media_type(attachment.content_type),
                     headers={"Content-Disposition":
                              f"attachment; filename*=UTF-8''{quote(attachment.filename)}",
                              "X-Content-Type-Options": "nosniff"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 from clientcontact.channels.base import ChannelKind
+from clientcontact.conversations.models import Attachment
 from tests.builders import customer_writes
 from tests.harness import Api
 
@@ -165,3 +166,32 @@ class TestAttachments:
             json={"text": "x", "attachments": [{"filename": "a", "data_base64": "!!"}]})
         assert response.status_code == 422
         assert "base64" in response.json()["error"]["message"]
+
+    def test_a_content_type_that_is_no_mime_type_is_refused(self, api: Api) -> None:
+        thread = customer_writes(api, api.alice)
+        for content_type in ("text/plain\r\nSet-Cookie: x=1", "pdf", "text/plain; é=1"):
+            response = api.alice.http.post(
+                f"/api/v1/conversations/{thread.conversation_id}/messages",
+                json={"text": "x", "attachments": [{
+                    "filename": "a.txt", "content_type": content_type,
+                    "data_base64": base64.b64encode(b"hello").decode()}]})
+            assert response.status_code == 422, content_type
+            assert response.json()["error"]["details"][0]["field"] == (
+                "body.attachments.0.content_type")
+
+    def test_a_stored_content_type_unfit_for_a_header_downloads_as_bytes(self,
+                                                                         api: Api) -> None:
+        """Accepted before it was checked, or sent by a provider: the file still downloads."""
+        thread = customer_writes(api, api.alice)
+        reply = api.alice.http.post(
+            f"/api/v1/conversations/{thread.conversation_id}/messages",
+            json={"text": "x", "attachments": [{
+                "filename": "a.txt", "content_type": "text/plain",
+                "data_base64": base64.b64encode(b"hello").decode()}]}).json()
+        attachment_id = reply["attachments"][0]["id"]
+        with api.session() as session:
+            session.get(Attachment, attachment_id).content_type = "text/plain\r\nX-Evil: 1"
+        download = api.alice.http.get(f"/api/v1/attachments/{attachment_id}")
+        assert download.status_code == 200 and download.content == b"hello"
+        assert download.headers["content-type"] == "application/octet-stream"
+        assert "x-evil" not in download.headers
