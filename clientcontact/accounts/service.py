@@ -24,6 +24,7 @@ from clientcontact.accounts.models import (
 from clientcontact.db.base import utcnow
 from clientcontact.db.tenancy import Actor, get_scoped, scoped
 from clientcontact.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from clientcontact.inputs import is_id
 
 
 def create_account(session: Session, name: str) -> Account:
@@ -170,9 +171,9 @@ def list_agents(session: Session, actor: Actor) -> list[tuple[Agent, Membership]
 
 def get_member(session: Session, actor: Actor, agent_id: int) -> Agent:
     """An agent of the actor's account; an agent of another account looks absent."""
-    membership = session.scalar(
+    membership = is_id(agent_id) and session.scalar(
         scoped(Membership, actor.account_id).where(Membership.agent_id == agent_id))
-    if membership is None:
+    if not membership:
         raise NotFound(f"agent {agent_id} not found")
     agent = session.get(Agent, agent_id)
     assert agent is not None

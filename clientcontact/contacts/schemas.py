@@ -11,13 +11,14 @@ from clientcontact.inputs import Id, PlainText
 
 # More addresses than anyone has; the web form has the same limits.
 MAX_IDENTITIES = 50
+MAX_IDENTITY_LENGTH = 320
 MAX_NOTES = 10_000
 
 
 class IdentityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: IdentityKind
-    value: PlainText = Field(min_length=1, max_length=320)
+    value: PlainText = Field(min_length=1, max_length=MAX_IDENTITY_LENGTH)
 
 
 class IdentityOut(BaseModel):
