@@ -8,9 +8,10 @@ database would refuse with an error of its own is refused at the edge with a 422
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, AwareDatetime, Field
 
 # Ids are 64-bit signed integers on both engines; a larger one can name no row.
 MAX_ID = 2**63 - 1
@@ -21,6 +22,17 @@ def is_id(value: int) -> bool:
     """Whether `value` could be an id; for ids that reach a query without an `Id` check."""
     return 1 <= value <= MAX_ID
 
+
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be a time between the years 1 and 9999 in UTC") from None
+
+
+# A moment a client names: with its UTC offset (a naive time means nothing on a server that
+# serves agents in every time zone), kept in UTC.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 # Lone surrogates (JSON allows "\ud800") cannot be encoded as UTF-8, and PostgreSQL refuses NUL
 # in text, so neither can be stored anywhere.
@@ -44,6 +56,17 @@ def _storable(text: str) -> str:
 
 # Every string a client sends; give each field its own max_length with Field or Query.
 PlainText = Annotated[str, AfterValidator(_storable)]
+
+
+def _one_line(text: str) -> str:
+    if "\r" in text or "\n" in text:
+        raise ValueError("must be one line (no CR or LF)")
+    return text
+
+
+# A name, an address, a subject: what may end up in an email header, where a line break would
+# start a header of its own.
+OneLine = Annotated[PlainText, AfterValidator(_one_line)]
 
 # RFC 2045 type/subtype with optional parameters, in printable ASCII only: what may go into
 # a Content-Type header (no CR, LF or other control characters). Hand-written: the standard

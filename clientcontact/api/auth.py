@@ -13,13 +13,13 @@ from clientcontact.api.deps import SESSION_COOKIE, AppSettings, CurrentActor, Db
 from clientcontact.api.error_docs import error_responses
 from clientcontact.db.tenancy import Actor
 from clientcontact.errors import Unauthenticated
-from clientcontact.inputs import Id, PlainText
+from clientcontact.inputs import Id, OneLine, PlainText
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
 class LoginIn(BaseModel):
-    email: PlainText = Field(min_length=3, max_length=320)
+    email: OneLine = Field(min_length=3, max_length=320)
     password: PlainText = Field(min_length=1, max_length=1000)
     account_id: Id | None = None
 
@@ -39,7 +39,7 @@ class PasswordIn(BaseModel):
 
 
 class TokenIn(BaseModel):
-    name: PlainText = Field(min_length=1, max_length=100)
+    name: OneLine = Field(min_length=1, max_length=100)
 
 
 class TokenOut(BaseModel):

@@ -10,14 +10,14 @@ from clientcontact.accounts import teams
 from clientcontact.accounts.models import Team
 from clientcontact.api.deps import CurrentActor, CurrentAdmin, DbSession
 from clientcontact.api.error_docs import error_responses
-from clientcontact.inputs import Id, PlainText
+from clientcontact.inputs import Id, OneLine
 
 router = APIRouter(prefix="/api/v1", tags=["teams"])
 
 
 class TeamIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: PlainText = Field(min_length=1, max_length=100)
+    name: OneLine = Field(min_length=1, max_length=100)
     agent_ids: list[Id] = Field(default_factory=list, max_length=1000)
 
 

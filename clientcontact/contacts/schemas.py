@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 
 from clientcontact.contacts.models import Contact, IdentityKind
-from clientcontact.inputs import Id, PlainText
+from clientcontact.inputs import Id, OneLine, PlainText
 
 # More addresses than anyone has; the web form has the same limits.
 MAX_IDENTITIES = 50
@@ -18,7 +18,7 @@ MAX_NOTES = 10_000
 class IdentityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: IdentityKind
-    value: PlainText = Field(min_length=1, max_length=MAX_IDENTITY_LENGTH)
+    value: OneLine = Field(min_length=1, max_length=MAX_IDENTITY_LENGTH)
 
 
 class IdentityOut(BaseModel):
@@ -29,7 +29,7 @@ class IdentityOut(BaseModel):
 
 class ContactCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: PlainText | None = Field(default=None, max_length=200)
+    name: OneLine | None = Field(default=None, max_length=200)
     notes: PlainText | None = Field(default=None, max_length=MAX_NOTES)
     identities: list[IdentityIn] = Field(min_length=1, max_length=MAX_IDENTITIES)
 
@@ -39,7 +39,7 @@ class ContactUpdate(BaseModel):
     given, replace the contact's addresses."""
 
     model_config = ConfigDict(extra="forbid")
-    name: PlainText | MISSING | None = Field(default=MISSING, max_length=200)
+    name: OneLine | MISSING | None = Field(default=MISSING, max_length=200)
     notes: PlainText | MISSING | None = Field(default=MISSING, max_length=MAX_NOTES)
     identities: list[IdentityIn] | MISSING = Field(default=MISSING, min_length=1,
                                                    max_length=MAX_IDENTITIES)

@@ -20,9 +20,9 @@ from clientcontact.conversations.models import (
     Priority,
 )
 from clientcontact.conversations.whatsapp_window import window_closes_at, window_is_open
-from clientcontact.inputs import Id, MediaType, PlainText
+from clientcontact.inputs import Id, MediaType, OneLine, PlainText, UtcDatetime
 
-TagName = Annotated[PlainText, Field(min_length=1, max_length=60)]
+TagName = Annotated[OneLine, Field(min_length=1, max_length=60)]
 
 
 class AgentRef(BaseModel):
@@ -81,7 +81,7 @@ class ConversationUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     status: ConversationStatus | MISSING = MISSING
-    snoozed_until: datetime | MISSING = Field(
+    snoozed_until: UtcDatetime | MISSING = Field(
         default=MISSING, description="with status 'snoozed' only")
     assignee_id: Id | MISSING | None = MISSING
     team_id: Id | MISSING | None = MISSING
@@ -109,14 +109,14 @@ class ConversationStart(BaseModel):
     model_config = ConfigDict(extra="forbid")
     inbox_id: Id
     contact_id: Id
-    subject: PlainText | None = Field(default=None, max_length=998)
+    subject: OneLine | None = Field(default=None, max_length=998)
     text: PlainText = Field(default="", max_length=100_000)
     template: TemplateIn | None = None
 
 
 class AttachmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    filename: PlainText = Field(min_length=1, max_length=255)
+    filename: OneLine = Field(min_length=1, max_length=255)
     content_type: MediaType = "application/octet-stream"
     # A bound for the schema only: MAX_REQUEST_BYTES refuses a large body before this.
     data_base64: str = Field(max_length=100_000_000)
@@ -208,7 +208,7 @@ class MessagePage(BaseModel):
 class TagIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: TagName
-    color: PlainText | None = Field(default=None, max_length=20)
+    color: OneLine | None = Field(default=None, max_length=20)
 
 
 class TagOut(BaseModel):

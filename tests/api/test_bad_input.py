@@ -92,3 +92,32 @@ class TestExplicitNulls:
         api.alice.http.patch(url, json={"notes": "VIP"}).raise_for_status()
         response = api.alice.http.patch(url, json={"notes": None})
         assert response.status_code == 200 and response.json()["notes"] is None
+
+
+class TestTimesAndHeaders:
+    def test_a_snooze_time_needs_its_utc_offset(self, api: Api) -> None:
+        thread = customer_writes(api, api.alice)
+        url = f"/api/v1/conversations/{thread.conversation_id}"
+        for moment, message in (("2099-01-01T09:00:00", "Input should have timezone info"),
+                                ("9999-12-31T23:59:59-23:59", "between the years 1 and 9999")):
+            response = api.alice.http.patch(url, json={"status": "snoozed",
+                                                       "snoozed_until": moment})
+            assert response.status_code == 422, moment
+            assert message in response.json()["error"]["message"]
+        response = api.alice.http.patch(url, json={"status": "snoozed",
+                                                   "snoozed_until": "2099-01-01T09:00:00+02:00"})
+        assert response.status_code == 200
+        assert response.json()["snoozed_until"].startswith("2099-01-01T07:00:00")
+
+    def test_a_subject_or_a_name_is_one_line(self, api: Api) -> None:
+        """Each may become an email header, where a line break starts another."""
+        thread = customer_writes(api, api.alice)
+        started = api.alice.http.post("/api/v1/conversations", json={
+            "inbox_id": thread.inbox_id, "contact_id": thread.contact_id, "text": "Hello",
+            "subject": "Your order\r\nBcc: everyone@example.org"})
+        assert started.status_code == 422
+        assert started.json()["error"]["message"] == (
+            "body.subject: Value error, must be one line (no CR or LF)")
+        renamed = api.alice.http.patch(f"/api/v1/contacts/{thread.contact_id}",
+                                       json={"name": "Maria\nGarcia"})
+        assert renamed.status_code == 422
