@@ -71,6 +71,8 @@ def _actor_for(session: Session, agent: Agent, account_id: int | None) -> Actor:
     if account_id is None:
         memberships = memberships_of(session, agent.id)
         membership = memberships[0] if memberships else None
+    elif not is_id(account_id):
+        membership = None  # no account has such an id, and the database cannot compare it
     else:
         membership = session.scalar(
             scoped(Membership, account_id).where(Membership.agent_id == agent.id))

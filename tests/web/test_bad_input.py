@@ -46,3 +46,10 @@ def test_an_id_beyond_64_bits_in_a_page_address_is_not_found(ui: httpx.Client,
     for path in (f"/conversations/{TOO_BIG}", f"/contacts/{TOO_BIG}/panel"):
         assert ui.get(path, headers=htmx(token)).status_code == 404, path
     assert ui.get(f"/?inbox={TOO_BIG}&team={TOO_BIG}").status_code == 200
+
+
+def test_switching_to_an_account_id_beyond_64_bits_is_refused(ui: httpx.Client, api: Api,
+                                                              token: str) -> None:
+    answer = ui.post("/account/switch", data={"account_id": str(TOO_BIG)}, headers=htmx(token))
+    assert answer.status_code == 403
+    assert ui.get("/api/v1/me").json()["account_id"] == api.alice.actor.account_id
