@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clientcontact.errors import ClientContactError, PayloadTooLarge
@@ -60,8 +61,23 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
     return JSONResponse(_body("http_error", str(exc.detail), request),
-                        status_code=exc.status_code, headers=exc.headers)
+                        status_code=exc.status_code, headers=headers)
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Every method the OpenAPI document has for this path: Starlette's 405 names only those
+    of the first route that matches it, while each method of a path is a route of its own. A
+    path written out (/contacts/find) is that resource, not one of a template's (/contacts/{id})."""
+    path = request.url.path
+    paths: dict[str, dict[str, Any]] = request.app.openapi()["paths"]
+    matching = [template for template in paths if compile_path(template)[0].fullmatch(path)]
+    chosen = [path] if path in paths else matching
+    return ", ".join(sorted({method.upper() for template in chosen
+                             for method in paths[template]})) or None
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
