@@ -22,6 +22,7 @@ from clientcontact.api import (
     tags,
 )
 from clientcontact.api import teams as teams_api
+from clientcontact.api.error_docs import document_errors
 from clientcontact.api.errors import RequestContext, install_error_handlers
 from clientcontact.runtime import Runtime, build_runtime
 from clientcontact.settings import Settings
@@ -72,6 +73,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.intake = intake
     for router in ROUTERS:
         app.include_router(router)
+    document_errors(app, ROUTERS)
     install_error_handlers(app)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_request_bytes)
     return app

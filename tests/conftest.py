@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from clientcontact.accounts.login_throttle import MemoryThrottle
 from clientcontact.db.models import Base
 from tests.harness import Api, AppServer, Personas, make_personas
 
@@ -118,3 +119,6 @@ def _empty_every_table(server: AppServer) -> None:
                 connection.execute(table.delete())
     outbox = server.runtime.settings.data_dir / "mock-outbox.jsonl"
     outbox.unlink(missing_ok=True)
+    # Each story starts with no failed logins behind it, as the tables start empty.
+    if isinstance(server.runtime.logins.throttle, MemoryThrottle):
+        server.runtime.logins.throttle.clear()

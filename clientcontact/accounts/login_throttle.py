@@ -72,6 +72,11 @@ class MemoryThrottle:
         with self._lock:
             self._failures.pop(_key(ip, email), None)
 
+    def clear(self) -> None:
+        """Forget every count, as a restart of the process does."""
+        with self._lock:
+            self._failures.clear()
+
     def _recent(self, key: str) -> deque[float]:
         recent = self._failures.setdefault(key, deque())
         cutoff = time.monotonic() - self.window

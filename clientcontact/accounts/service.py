@@ -25,6 +25,7 @@ from clientcontact.accounts.models import (
 from clientcontact.db.base import utcnow
 from clientcontact.db.tenancy import Actor, scoped
 from clientcontact.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from clientcontact.inputs import is_id
 
 
 def create_account(session: Session, name: str) -> Account:
@@ -80,6 +81,8 @@ def actor_for(session: Session, agent: Agent, account_id: int | None) -> Actor:
     if account_id is None:
         memberships = memberships_of(session, agent.id)
         membership = memberships[0] if memberships else None
+    elif not is_id(account_id):
+        membership = None  # no account has such an id, and the database cannot compare it
     else:
         membership = session.scalar(
             scoped(Membership, account_id).where(Membership.agent_id == agent.id))
@@ -195,9 +198,9 @@ def list_agents(session: Session, actor: Actor) -> list[tuple[Agent, Membership]
 
 def get_member(session: Session, actor: Actor, agent_id: int) -> Agent:
     """An agent of the actor's account; an agent of another account looks absent."""
-    membership = session.scalar(
+    membership = is_id(agent_id) and session.scalar(
         scoped(Membership, actor.account_id).where(Membership.agent_id == agent_id))
-    if membership is None:
+    if not membership:
         raise NotFound(f"agent {agent_id} not found")
     agent = session.get(Agent, agent_id)
     assert agent is not None

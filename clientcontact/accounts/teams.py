@@ -19,14 +19,25 @@ def get_team(session: Session, actor: Actor, team_id: int) -> Team:
     return get_scoped(session, Team, team_id, actor.account_id, selectinload(Team.members))
 
 
-def create_team(session: Session, actor: Actor, name: str, agent_ids: list[int]) -> Team:
+def _free_name(session: Session, actor: Actor, name: str, team: Team | None = None) -> str:
+    """The stripped name, if no other team of the account has it (a rename as a create)."""
     name = name.strip()
-    if session.scalar(scoped(Team, actor.account_id).where(Team.name == name)) is not None:
+    taken = session.scalar(scoped(Team, actor.account_id).where(Team.name == name))
+    if taken is not None and taken is not team:
         raise Conflict(f"a team named {name!r} already exists")
-    team = Team(account_id=actor.account_id, name=name, members=[])
+    return name
+
+
+def create_team(session: Session, actor: Actor, name: str, agent_ids: list[int]) -> Team:
+    team = Team(account_id=actor.account_id, name=_free_name(session, actor, name), members=[])
     session.add(team)
     session.flush()
     set_members(session, actor, team, agent_ids)
+    return team
+
+
+def rename_team(session: Session, actor: Actor, team: Team, name: str) -> Team:
+    team.name = _free_name(session, actor, name, team)
     return team
 
 

@@ -17,16 +17,18 @@ from clientcontact.api.deps import (
     DbSession,
     client_ip,
 )
+from clientcontact.api.error_docs import error_responses
 from clientcontact.db.tenancy import Actor
 from clientcontact.errors import Unauthenticated
+from clientcontact.inputs import Id, OneLine, PlainText
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
 class LoginIn(BaseModel):
-    email: str = Field(min_length=3, max_length=320)
-    password: str = Field(min_length=1, max_length=1000)
-    account_id: int | None = None
+    email: OneLine = Field(min_length=3, max_length=320)
+    password: PlainText = Field(min_length=1, max_length=1000)
+    account_id: Id | None = None
 
 
 class MeOut(BaseModel):
@@ -44,12 +46,12 @@ class LoginOut(MeOut):
 
 
 class PasswordIn(BaseModel):
-    current_password: str = Field(min_length=1, max_length=1000)
-    new_password: str = Field(min_length=1, max_length=1000)
+    current_password: PlainText = Field(min_length=1, max_length=1000)
+    new_password: PlainText = Field(min_length=1, max_length=1000)
 
 
 class TokenIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: OneLine = Field(min_length=1, max_length=100)
 
 
 class TokenOut(BaseModel):
@@ -65,7 +67,7 @@ class NewTokenOut(TokenOut):
     token: str = Field(description="shown once: only a digest is stored")
 
 
-@router.post("/auth/login", response_model=LoginOut)
+@router.post("/auth/login", response_model=LoginOut, responses=error_responses(401, 403, 429))
 def login(body: LoginIn, request: Request, response: Response, session: DbSession,
           runtime: AppRuntime, settings: AppSettings) -> LoginOut:
     """Throttled with the UI's login: too many failures from one IP for one email give 429.
@@ -102,7 +104,8 @@ def _me(session: DbSession, actor: Actor) -> MeOut:
                  must_change_password=agent.must_change_password)
 
 
-@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT,
+             responses=error_responses(429))
 def change_my_password(body: PasswordIn, request: Request, session: DbSession,
                        runtime: AppRuntime, actor: CurrentActor) -> None:
     """Ends the agent's other login sessions; the one making the change stays. Wrong current
@@ -128,6 +131,6 @@ def create_token(body: TokenIn, session: DbSession, actor: CurrentActor) -> NewT
 
 
 @router.delete("/api-tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: int, session: DbSession, actor: CurrentActor) -> TokenOut:
+def revoke_token(token_id: Id, session: DbSession, actor: CurrentActor) -> TokenOut:
     return TokenOut.model_validate(accounts.revoke_api_token(session, actor, token_id),
                                    from_attributes=True)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query, status
+from pydantic import MISSING
 
 from clientcontact.api.deps import AppSettings, CurrentActor, DbSession
+from clientcontact.api.error_docs import error_responses
 from clientcontact.contacts import service as contacts
 from clientcontact.contacts.merge import merge_contacts
 from clientcontact.contacts.models import IdentityKind
@@ -16,13 +20,15 @@ from clientcontact.contacts.schemas import (
     ContactUpdate,
 )
 from clientcontact.errors import BadRequest, NotFound
+from clientcontact.inputs import Id
 
 router = APIRouter(prefix="/api/v1/contacts", tags=["contacts"])
 
 
 @router.get("", response_model=ContactPage)
-def list_contacts(session: DbSession, actor: CurrentActor, q: str | None = None,
-                  cursor: int | None = None,
+def list_contacts(session: DbSession, actor: CurrentActor,
+                  q: Annotated[str | None, Query(max_length=200)] = None,
+                  cursor: Id | None = None,
                   limit: int = Query(50, ge=1, le=200)) -> ContactPage:
     rows = contacts.list_contacts(session, actor, query=q, after_id=cursor, limit=limit + 1)
     page = rows[:limit]
@@ -30,9 +36,10 @@ def list_contacts(session: DbSession, actor: CurrentActor, q: str | None = None,
                        next_cursor=str(page[-1].id) if len(rows) > limit else None)
 
 
-@router.get("/find", response_model=ContactOut)
+@router.get("/find", response_model=ContactOut, responses=error_responses(404))
 def find_contact(session: DbSession, actor: CurrentActor, settings: AppSettings,
-                 email: str | None = None, phone: str | None = None) -> ContactOut:
+                 email: Annotated[str | None, Query(max_length=320)] = None,
+                 phone: Annotated[str | None, Query(max_length=320)] = None) -> ContactOut:
     """Any way of writing a phone number finds the contact with that E.164 number."""
     if (email is None) == (phone is None):
         raise BadRequest("give exactly one of email or phone")
@@ -45,7 +52,8 @@ def find_contact(session: DbSession, actor: CurrentActor, settings: AppSettings,
     return ContactOut.of(contact)
 
 
-@router.post("", response_model=ContactOut, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=ContactOut, status_code=status.HTTP_201_CREATED,
+             responses=error_responses(409))
 def create_contact(body: ContactCreate, session: DbSession, actor: CurrentActor,
                    settings: AppSettings) -> ContactOut:
     contact = contacts.create_contact(
@@ -56,14 +64,15 @@ def create_contact(body: ContactCreate, session: DbSession, actor: CurrentActor,
 
 
 @router.get("/{contact_id}", response_model=ContactOut)
-def get_contact(contact_id: int, session: DbSession, actor: CurrentActor) -> ContactOut:
+def get_contact(contact_id: Id, session: DbSession, actor: CurrentActor) -> ContactOut:
     return ContactOut.of(contacts.get_contact(session, actor, contact_id))
 
 
-@router.patch("/{contact_id}", response_model=ContactOut)
-def update_contact(contact_id: int, body: ContactUpdate, session: DbSession,
+@router.patch("/{contact_id}", response_model=ContactOut, responses=error_responses(409))
+def update_contact(contact_id: Id, body: ContactUpdate, session: DbSession,
                    actor: CurrentActor, settings: AppSettings) -> ContactOut:
-    identities = None if body.identities is None else [(i.kind, i.value) for i in body.identities]
+    identities = (None if body.identities is MISSING
+                  else [(i.kind, i.value) for i in body.identities])
     contact = contacts.update_contact(
         session, actor, contact_id, changes=body.model_dump(exclude_unset=True,
                                                             exclude={"identities"}),
@@ -72,7 +81,7 @@ def update_contact(contact_id: int, body: ContactUpdate, session: DbSession,
 
 
 @router.post("/{contact_id}/merge", response_model=ContactOut)
-def merge(contact_id: int, body: ContactMerge, session: DbSession,
+def merge(contact_id: Id, body: ContactMerge, session: DbSession,
           actor: CurrentActor) -> ContactOut:
     return ContactOut.of(merge_contacts(session, actor, keep_id=contact_id,
                                         merge_id=body.merge_id))

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from clientcontact.api.deps import AppRuntime, CurrentActor, DbSession
+from clientcontact.api.error_docs import error_responses
 from clientcontact.channels.base import ChannelKind
 from clientcontact.conversations import service as conversations
 from clientcontact.conversations.models import ConversationStatus
@@ -18,6 +19,7 @@ from clientcontact.conversations.schemas import (
     ConversationUpdate,
     MessageOut,
 )
+from clientcontact.inputs import Id
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 
@@ -27,10 +29,12 @@ class StartedOut(ConversationOut):
 
 
 def conversation_filter(
-    status: ConversationStatus | None = None, inbox_id: int | None = None,
+    status: ConversationStatus | None = None, inbox_id: Id | None = None,
     channel: ChannelKind | None = None,
-    assignee: str | None = Query(None, description="'me', 'none' or an agent id"),
-    team_id: int | None = None, tag: str | None = None, contact_id: int | None = None,
+    assignee: str | None = Query(None, max_length=20, pattern=r"^(me|none|[0-9]{1,18})$",
+                                 description="'me', 'none' or an agent id"),
+    team_id: Id | None = None, tag: str | None = Query(None, max_length=60),
+    contact_id: Id | None = None,
 ) -> conversations.ConversationFilter:
     return conversations.ConversationFilter(status=status, inbox_id=inbox_id, channel=channel,
                                             assignee=assignee, team_id=team_id, tag=tag,
@@ -42,14 +46,15 @@ Filters = Annotated[conversations.ConversationFilter, Depends(conversation_filte
 
 @router.get("", response_model=ConversationPage)
 def list_conversations(session: DbSession, actor: CurrentActor, filters: Filters,
-                       cursor: str | None = None,
+                       cursor: str | None = Query(None, max_length=200),
                        limit: int = Query(25, ge=1, le=100)) -> ConversationPage:
     page = conversations.list_conversations(session, actor, filters, cursor=cursor, limit=limit)
     return ConversationPage(conversations=[ConversationOut.of(c) for c in page.conversations],
                             next_cursor=page.next_cursor)
 
 
-@router.post("", response_model=StartedOut, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=StartedOut, status_code=status.HTTP_201_CREATED,
+             responses=error_responses(404))
 def start(body: ConversationStart, session: DbSession, actor: CurrentActor,
           runtime: AppRuntime) -> StartedOut:
     conversation, message = start_conversation(
@@ -61,13 +66,13 @@ def start(body: ConversationStart, session: DbSession, actor: CurrentActor,
 
 
 @router.get("/{conversation_id}", response_model=ConversationOut)
-def get_conversation(conversation_id: int, session: DbSession,
+def get_conversation(conversation_id: Id, session: DbSession,
                      actor: CurrentActor) -> ConversationOut:
     return ConversationOut.of(conversations.get_conversation(session, actor, conversation_id))
 
 
 @router.patch("/{conversation_id}", response_model=ConversationOut)
-def update_conversation(conversation_id: int, body: ConversationUpdate, session: DbSession,
+def update_conversation(conversation_id: Id, body: ConversationUpdate, session: DbSession,
                         actor: CurrentActor) -> ConversationOut:
     conversation = conversations.update_conversation(session, actor, conversation_id,
                                                      body.changes())

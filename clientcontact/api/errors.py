@@ -7,14 +7,17 @@ import itertools
 import logging
 import secrets
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clientcontact.errors import ClientContactError, PayloadTooLarge, TooManyAttempts
+from clientcontact.inputs import unstorable_character
 
 log = logging.getLogger("clientcontact.errors")
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -65,8 +68,23 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
     return JSONResponse(_body("http_error", str(exc.detail), request),
-                        status_code=exc.status_code, headers=exc.headers)
+                        status_code=exc.status_code, headers=headers)
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Every method the OpenAPI document has for this path: Starlette's 405 names only those
+    of the first route that matches it, while each method of a path is a route of its own. A
+    path written out (/contacts/find) is that resource, not one of a template's (/contacts/{id})."""
+    path = request.url.path
+    paths: dict[str, dict[str, Any]] = request.app.openapi()["paths"]
+    matching = [template for template in paths if compile_path(template)[0].fullmatch(path)]
+    chosen = [path] if path in paths else matching
+    return ", ".join(sorted({method.upper() for template in chosen
+                             for method in paths[template]})) or None
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -85,8 +103,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class RequestContext:
-    """Gives every request an id (echoed in the response) and refuses oversized bodies with 413
-    before they are read into memory."""
+    """Gives every request an id (echoed in the response), refuses oversized bodies with 413
+    before they are read into memory, and a NUL character in the path or query string (no
+    database stores one) with 422 before any route reads it."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -118,6 +137,13 @@ class RequestContext:
                     (REQUEST_ID_HEADER.lower().encode(), rid.encode()))
             await send(message)
 
+        problem = unstorable_character(scope.get("path", "")) or unstorable_character(
+            unquote_to_bytes(scope.get("query_string", b"")).decode("utf-8", "replace"))
+        if problem is not None:
+            await self._refuse(rid, send, 422, "validation_error",
+                               f"the address must not contain {problem}")
+            return
+
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._too_large(rid, send)
@@ -140,8 +166,12 @@ class RequestContext:
         return f"request body is larger than the limit of {self.max_body_bytes} bytes"
 
     async def _too_large(self, rid: str, send: Send) -> None:
-        body = JSONResponse({"error": {"code": "payload_too_large", "message": self._limit_text(),
-                                       "request_id": rid}}, status_code=413)
-        await send({"type": "http.response.start", "status": 413,
+        await self._refuse(rid, send, 413, "payload_too_large", self._limit_text())
+
+    @staticmethod
+    async def _refuse(rid: str, send: Send, status: int, code: str, message: str) -> None:
+        body = JSONResponse({"error": {"code": code, "message": message, "request_id": rid}},
+                            status_code=status)
+        await send({"type": "http.response.start", "status": status,
                     "headers": [*body.raw_headers, (b"x-request-id", rid.encode())]})
         await send({"type": "http.response.body", "body": body.body})

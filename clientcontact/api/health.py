@@ -19,7 +19,8 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "The database does not answer, "
+                                                        "or its schema is not the latest"}})
 def readyz(runtime: AppRuntime) -> JSONResponse:
     """Ready when the database answers and its schema is at the latest migration."""
     try:

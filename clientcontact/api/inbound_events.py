@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from clientcontact.api.deps import CurrentAdmin, DbSession
 from clientcontact.ingest.models import InboundEventRow
 from clientcontact.ingest.service import EventState, list_events
+from clientcontact.inputs import Id
 
 router = APIRouter(prefix="/api/v1/inbound-events", tags=["inbound events"])
 
@@ -37,7 +38,7 @@ class InboundEventOut(BaseModel):
 def inbound_events(session: DbSession, admin: CurrentAdmin,
                    state: EventState = EventState.FAILED,
                    limit: int = Query(50, ge=1, le=500),
-                   before_id: int | None = None) -> list[InboundEventOut]:
+                   before_id: Id | None = None) -> list[InboundEventOut]:
     """Newest first; page with `before_id` = the last id seen. `clientcontact replay-inbound`
     re-runs failed ones after a fix."""
     rows = list_events(session, admin, state, limit=limit, before_id=before_id)

@@ -11,15 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from clientcontact.accounts import invitations
 from clientcontact.accounts.models import Account, Agent, Invitation, Role
 from clientcontact.api.deps import AppSettings, CurrentActor, CurrentAdmin, DbSession
+from clientcontact.api.error_docs import error_responses
 from clientcontact.db.tenancy import Actor
+from clientcontact.inputs import Id, OneLine, PlainText
 
 router = APIRouter(prefix="/api/v1", tags=["agents"])
 
 
 class InvitationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: str = Field(min_length=3, max_length=320)
-    name: str = Field(min_length=1, max_length=200)
+    email: OneLine = Field(min_length=3, max_length=320)
+    name: OneLine = Field(min_length=1, max_length=200)
     role: Role = Role.AGENT
 
 
@@ -39,12 +41,12 @@ class NewInvitationOut(InvitationOut):
 
 class InvitationToken(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    token: str = Field(min_length=1, max_length=200)
+    token: OneLine = Field(min_length=1, max_length=200)
 
 
 class JoinIn(InvitationToken):
-    name: str = Field(default="", max_length=200)
-    password: str = Field(min_length=1, max_length=1000)
+    name: OneLine = Field(default="", max_length=200)
+    password: PlainText = Field(min_length=1, max_length=1000)
 
 
 class MembershipOut(BaseModel):
@@ -54,7 +56,7 @@ class MembershipOut(BaseModel):
 
 
 @router.post("/invitations", response_model=NewInvitationOut,
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, responses=error_responses(409))
 def invite(body: InvitationIn, session: DbSession, admin: CurrentAdmin,
            settings: AppSettings) -> NewInvitationOut:
     invitation, token = invitations.invite(session, admin, email=body.email, name=body.name,
@@ -69,11 +71,12 @@ def pending(session: DbSession, admin: CurrentAdmin) -> list[InvitationOut]:
 
 
 @router.delete("/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
-def cancel(invitation_id: int, session: DbSession, admin: CurrentAdmin) -> None:
+def cancel(invitation_id: Id, session: DbSession, admin: CurrentAdmin) -> None:
     invitations.cancel_invitation(session, admin, invitation_id)
 
 
-@router.post("/me/invitations/accept", response_model=MembershipOut)
+@router.post("/me/invitations/accept", response_model=MembershipOut,
+             responses=error_responses(403, 404))
 def accept(body: InvitationToken, session: DbSession, actor: CurrentActor) -> MembershipOut:
     """The logged-in person joins the inviting account; log in there with its `account_id`."""
     agent = session.get_one(Agent, actor.agent_id)
@@ -81,14 +84,15 @@ def accept(body: InvitationToken, session: DbSession, actor: CurrentActor) -> Me
 
 
 @router.post("/invitations/join", response_model=MembershipOut,
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, responses=error_responses(404, 409))
 def join(body: JoinIn, session: DbSession) -> MembershipOut:
     """For an address with no login yet: makes it with this password, then log in."""
     return _membership(session, invitations.join(session, body.token, name=body.name,
                                                  password=body.password))
 
 
-@router.post("/invitations/decline", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/invitations/decline", status_code=status.HTTP_204_NO_CONTENT,
+             responses=error_responses(404))
 def decline(body: InvitationToken, session: DbSession) -> None:
     invitations.decline(session, body.token)
 

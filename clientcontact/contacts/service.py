@@ -92,19 +92,23 @@ def create_contact(session: Session, actor: Actor, *, name: str | None,
 
 def add_identities(session: Session, actor: Actor, contact: Contact,
                    identities: Iterable[IdentityInput], default_region: str = "US") -> None:
-    """Attach addresses; one that already belongs to another contact is a conflict, not a steal."""
+    """Attach addresses; one that already belongs to another contact is a conflict, not a steal.
+    One query finds the owners of them all, so the work grows with their number, no faster."""
     known = {(i.kind, i.value) for i in contact.identities}
-    for kind, raw in identities:
-        value = normalize(kind, raw, default_region)
-        if (kind, value) in known:
-            continue
-        owner = session.scalar(scoped(ContactIdentity, actor.account_id).where(
-            ContactIdentity.kind == kind, ContactIdentity.value == value))
-        if owner is not None:
-            raise Conflict(f"{value} already belongs to contact {owner.contact_id}")
-        contact.identities.append(
-            ContactIdentity(account_id=actor.account_id, kind=kind, value=value))
-        known.add((kind, value))
+    new = [key for key in dict.fromkeys((kind, normalize(kind, raw, default_region))
+                                        for kind, raw in identities) if key not in known]
+    if not new:
+        return
+    owned = session.execute(
+        scoped(ContactIdentity, actor.account_id, ContactIdentity.kind, ContactIdentity.value,
+               ContactIdentity.contact_id)
+        .where(ContactIdentity.value.in_({value for _, value in new}))).all()
+    wanted = set(new)
+    for kind, value, owner in owned:
+        if (kind, value) in wanted:
+            raise Conflict(f"{value} already belongs to contact {owner}")
+    contact.identities.extend(ContactIdentity(account_id=actor.account_id, kind=kind, value=value)
+                              for kind, value in new)
     session.flush()
 
 

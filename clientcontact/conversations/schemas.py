@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from clientcontact.channels.base import ChannelKind, DeliveryStatus, WhatsAppTemplate
 from clientcontact.contacts.schemas import ContactOut
@@ -20,6 +20,9 @@ from clientcontact.conversations.models import (
     Priority,
 )
 from clientcontact.conversations.whatsapp_window import window_closes_at, window_is_open
+from clientcontact.inputs import Id, MediaType, OneLine, PlainText, UtcDatetime
+
+TagName = Annotated[OneLine, Field(min_length=1, max_length=60)]
 
 
 class AgentRef(BaseModel):
@@ -73,15 +76,17 @@ class ConversationPage(BaseModel):
 
 
 class ConversationUpdate(BaseModel):
-    """Only the fields given are changed; null clears assignee or team."""
+    """Only the fields given are changed; null is taken only where it means something: it
+    unassigns (assignee_id) or removes from the team (team_id)."""
 
     model_config = ConfigDict(extra="forbid")
-    status: ConversationStatus | None = None
-    snoozed_until: datetime | None = None
-    assignee_id: int | None = None
-    team_id: int | None = None
-    priority: Priority | None = None
-    tags: list[str] | None = None
+    status: ConversationStatus | MISSING = MISSING
+    snoozed_until: UtcDatetime | MISSING = Field(
+        default=MISSING, description="with status 'snoozed' only")
+    assignee_id: Id | MISSING | None = MISSING
+    team_id: Id | MISSING | None = MISSING
+    priority: Priority | MISSING = MISSING
+    tags: list[TagName] | MISSING = Field(default=MISSING, max_length=50)
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
@@ -91,8 +96,10 @@ class TemplateIn(BaseModel):
     """An approved WhatsApp template (Twilio Content API): what may be sent outside the window."""
 
     model_config = ConfigDict(extra="forbid")
-    content_sid: str = Field(pattern=r"^HX[0-9a-fA-F]{32}$")
-    variables: dict[str, str] = Field(default_factory=dict, max_length=100)
+    content_sid: str = Field(pattern=r"^HX[0-9a-fA-F]{32}$", max_length=34)
+    variables: dict[Annotated[PlainText, Field(max_length=20)],
+                    Annotated[PlainText, Field(max_length=1024)]] = Field(
+        default_factory=dict, max_length=100)
 
     def template(self) -> WhatsAppTemplate:
         return WhatsAppTemplate(self.content_sid, dict(self.variables))
@@ -100,17 +107,19 @@ class TemplateIn(BaseModel):
 
 class ConversationStart(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    inbox_id: int
-    contact_id: int
-    subject: str | None = Field(default=None, max_length=998)
-    text: str = Field(default="", max_length=100_000)
+    inbox_id: Id
+    contact_id: Id
+    subject: OneLine | None = Field(default=None, max_length=998)
+    text: PlainText = Field(default="", max_length=100_000)
     template: TemplateIn | None = None
 
 
 class AttachmentIn(BaseModel):
-    filename: str = Field(min_length=1, max_length=255)
-    content_type: str = Field(default="application/octet-stream", max_length=255)
-    data_base64: str
+    model_config = ConfigDict(extra="forbid")
+    filename: OneLine = Field(min_length=1, max_length=255)
+    content_type: MediaType = "application/octet-stream"
+    # A bound for the schema only: MAX_REQUEST_BYTES refuses a large body before this.
+    data_base64: str = Field(max_length=100_000_000)
 
     @field_validator("data_base64")
     @classmethod
@@ -128,15 +137,15 @@ class AttachmentIn(BaseModel):
 
 class ReplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(default="", max_length=100_000)
-    html: str | None = Field(default=None, max_length=1_000_000)
+    text: PlainText = Field(default="", max_length=100_000)
+    html: PlainText | None = Field(default=None, max_length=1_000_000)
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
     template: TemplateIn | None = None
 
 
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=100_000)
+    text: PlainText = Field(min_length=1, max_length=100_000)
 
 
 class AttachmentOut(BaseModel):
@@ -211,8 +220,8 @@ class MessagePage(BaseModel):
 
 class TagIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=60)
-    color: str | None = Field(default=None, max_length=20)
+    name: TagName
+    color: OneLine | None = Field(default=None, max_length=20)
 
 
 class TagOut(BaseModel):

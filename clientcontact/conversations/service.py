@@ -31,6 +31,7 @@ from clientcontact.db.counting import count_up_to
 from clientcontact.db.tenancy import Actor, get_scoped, scoped, scoped_update
 from clientcontact.errors import BadRequest
 from clientcontact.inboxes.models import Inbox
+from clientcontact.inputs import MAX_ID
 from clientcontact.realtime.bus import RealtimeEvent, publish_after_commit
 
 CONVERSATION_LOADS = (
@@ -159,7 +160,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, ident = raw.split("|")
-        return datetime.fromisoformat(at), int(ident)
+        parsed = datetime.fromisoformat(at), int(ident)
+        if not 0 <= parsed[1] <= MAX_ID:
+            raise ValueError("id out of range")
+        return parsed
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise BadRequest("invalid cursor: pass back the next_cursor of a previous page") from None
 

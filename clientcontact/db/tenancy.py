@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from clientcontact.errors import NotFound
+from clientcontact.inputs import is_id
 
 T = TypeVar("T")
 
@@ -59,11 +60,14 @@ def scoped_delete(model: type[T], account_id: AccountId) -> Delete:
 
 def get_scoped(session: Session, model: type[T], ident: int, account_id: int,
                *options: Any) -> T:
-    """Load one row of this account, or raise NotFound: another tenant's id looks absent."""
-    stmt = scoped(model, account_id).where(model.id == ident)  # type: ignore[attr-defined]
-    if options:
-        stmt = stmt.options(*options)
-    row = session.scalars(stmt).one_or_none()
+    """Load one row of this account, or raise NotFound: another tenant's id looks absent, and
+    so does one no row can have (beyond 64 bits: the database would refuse to compare it)."""
+    row = None
+    if is_id(ident):
+        stmt = scoped(model, account_id).where(model.id == ident)  # type: ignore[attr-defined]
+        if options:
+            stmt = stmt.options(*options)
+        row = session.scalars(stmt).one_or_none()
     if row is None:
         raise NotFound(f"{model.__name__.lower()} {ident} not found")
     return row

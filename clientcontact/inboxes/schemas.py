@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from clientcontact.channels.base import ChannelKind
 from clientcontact.inboxes.models import Inbox
 from clientcontact.inboxes.urls import inbound_url, status_callback_url
+from clientcontact.inputs import OneLine, PlainText
 from clientcontact.settings import Settings
 
 
 class InboxCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
+    name: OneLine = Field(min_length=1, max_length=200)
     channel: ChannelKind
-    provider: str = Field(min_length=1, max_length=40)
-    address: str = Field(min_length=1, max_length=320)
-    display_name: str | None = Field(default=None, max_length=200)
-    credentials: dict[str, str] | None = Field(
-        default=None, description="the provider's keys for this inbox; stored encrypted")
+    provider: OneLine = Field(min_length=1, max_length=40)
+    address: OneLine = Field(min_length=1, max_length=320)
+    display_name: OneLine | None = Field(default=None, max_length=200)
+    credentials: dict[Annotated[PlainText, Field(max_length=100)],
+                      Annotated[PlainText, Field(max_length=10_000)]] | None = Field(
+        default=None, max_length=20,
+        description="the provider's keys for this inbox; stored encrypted")
 
 
 class InboxOut(BaseModel):

@@ -16,6 +16,7 @@ from clientcontact.conversations.reply import NewAttachment
 from clientcontact.conversations.schemas import TemplateIn
 from clientcontact.conversations.service import get_conversation
 from clientcontact.errors import BadRequest, PayloadTooLarge, Unprocessable
+from clientcontact.inputs import servable_media_type
 from clientcontact.web.deps import WebActor
 from clientcontact.web.screens import account_agents, load_conversation
 from clientcontact.web.templating import render
@@ -52,8 +53,9 @@ def compose(conversation_id: int, request: Request, session: DbSession, actor: W
             raise PayloadTooLarge(f"an attachment is larger than the limit of {limit} bytes")
         replies.reply(
             session, actor, conversation_id, text=text,
-            attachments=[NewAttachment(f.filename or "attachment",
-                                       f.content_type or "application/octet-stream",
+            # A name fits its column (255) with its extension kept; a type fits a header.
+            attachments=[NewAttachment((f.filename or "attachment")[-255:],
+                                       servable_media_type(f.content_type or ""),
                                        f.file.read()) for f in files],
             template=template, store=runtime.store,
             reply_domain=runtime.settings.reply_domain)

@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from clientcontact.api.deps import AppSettings, DbSession
 from clientcontact.contacts.models import IdentityKind
+from clientcontact.contacts.schemas import MAX_IDENTITIES, MAX_IDENTITY_LENGTH, MAX_NOTES
 from clientcontact.contacts.service import IdentityInput, get_contact, update_contact
 from clientcontact.conversations.service import ConversationFilter, list_conversations
 from clientcontact.db.tenancy import Actor
+from clientcontact.errors import Unprocessable
 from clientcontact.web.deps import WebActor
 from clientcontact.web.templating import render
 
@@ -35,7 +37,7 @@ def contact_form(contact_id: int, request: Request, session: DbSession, actor: W
 @router.post("/contacts/{contact_id}")
 def save_contact(contact_id: int, request: Request, session: DbSession, actor: WebActor,
                  settings: AppSettings, name: Annotated[str, Form(max_length=200)] = "",
-                 notes: Annotated[str, Form(max_length=10_000)] = "",
+                 notes: Annotated[str, Form(max_length=MAX_NOTES)] = "",
                  identities: Annotated[str, Form(max_length=10_000)] = "",
                  conversation: Annotated[int, Form()] = 0) -> Response:
     update_contact(session, actor, contact_id,
@@ -49,12 +51,17 @@ def save_contact(contact_id: int, request: Request, session: DbSession, actor: W
 
 def parse_identities(text: str) -> list[IdentityInput]:
     """One address per line: an email if it has an @, a phone number if it looks like one,
-    else a channel handle."""
+    else a channel handle. The API's limits hold: so many lines, so long each."""
     found: list[IdentityInput] = []
     for line in text.splitlines():
         value = line.strip()
         if not value:
             continue
+        if len(value) > MAX_IDENTITY_LENGTH:
+            raise Unprocessable(f"an address is at most {MAX_IDENTITY_LENGTH} characters: "
+                                f"{value[:40]}…")
+        if len(found) == MAX_IDENTITIES:
+            raise Unprocessable(f"a contact has at most {MAX_IDENTITIES} addresses")
         if "@" in value:
             found.append((IdentityKind.EMAIL, value))
         elif value.lstrip("+").replace(" ", "").replace("-", "").isdigit():

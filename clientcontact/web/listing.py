@@ -24,6 +24,7 @@ from clientcontact.conversations.service import (
     list_conversations,
 )
 from clientcontact.db.tenancy import Actor, scoped
+from clientcontact.inputs import is_id
 
 VIEWS = {"mine": ME, "unassigned": UNASSIGNED, "all": None}
 VIEW_LABELS = {"mine": "Mine", "unassigned": "Unassigned", "all": "All"}
@@ -141,7 +142,9 @@ def _capped(count: int, cap: int) -> str:
 
 
 def _int(value: str | None) -> int | None:
+    """An id from the address bar; anything else (a word, a number no row has) is no filter."""
     try:
-        return int(value) if value else None
+        number = int(value) if value else None
     except ValueError:
         return None
+    return number if number is not None and is_id(number) else None

@@ -8,18 +8,25 @@ Routes are async and hold no thread while their webhook waits for its batch's co
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
 
+from fastapi import APIRouter, Path, Response
+
+from clientcontact.api.error_docs import error_responses
 from clientcontact.channels.sendgrid.inbound_parse import SendGridInboundParse
 from clientcontact.channels.ses.notifications import SesInbound
 from clientcontact.channels.twilio.inbound import TwilioInbound
 from clientcontact.webhooks.intake import ByPublicKey, ByRecipient, ProviderRequest
 
-router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
+# A payload we cannot read, a signature that does not verify, no inbox for it, too large.
+router = APIRouter(prefix="/api/webhooks", tags=["webhooks"],
+                   responses=error_responses(400, 401, 404, 413))
 
 
 @router.post("/inboxes/{public_key}/{endpoint}")
-async def inbox_webhook(public_key: str, endpoint: str, call: ProviderRequest) -> Response:
+async def inbox_webhook(public_key: Annotated[str, Path(max_length=64)],
+                        endpoint: Annotated[str, Path(max_length=20)],
+                        call: ProviderRequest) -> Response:
     """`endpoint` is `inbound` (customers' messages) or `status` (our messages' statuses)."""
     return await call.accept(ByPublicKey(public_key), endpoint)
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
 from clientcontact.channels.base import ChannelKind
+from clientcontact.contacts.schemas import MAX_IDENTITIES
 from tests.builders import customer_writes
 from tests.harness import Api
 
@@ -90,3 +97,45 @@ class TestMerge:
         assert conversation.json()["contact"]["id"] == by_email.contact_id
         gone = api.alice.http.get(f"/api/v1/contacts/{by_phone.contact_id}")
         assert gone.status_code == 404
+
+
+class TestLimits:
+    def test_more_identities_than_the_limit_are_refused(self, api: Api) -> None:
+        identities = [{"kind": "handle", "value": f"maria{n}"} for n in range(MAX_IDENTITIES + 1)]
+        response = api.alice.http.post("/api/v1/contacts", json={"identities": identities})
+        assert response.status_code == 422
+        assert response.json()["error"]["details"][0]["field"] == "body.identities"
+
+    def test_identities_are_checked_with_one_query_not_one_each(self, api: Api) -> None:
+        """8,000 identities once held SQLite's write lock for minutes: the work is linear."""
+        identities = [{"kind": "handle", "value": f"maria{n}"} for n in range(MAX_IDENTITIES)]
+        with counted_selects(api) as selects:
+            response = api.alice.http.post("/api/v1/contacts", json={"identities": identities})
+        assert response.status_code == 201
+        assert len(response.json()["identities"]) == MAX_IDENTITIES
+        assert len(selects) < 10
+
+    def test_an_identity_of_another_contact_is_still_a_conflict(self, api: Api) -> None:
+        owner = customer_writes(api, api.alice, address="maria@example.org")
+        response = api.alice.http.post("/api/v1/contacts", json={"identities": [
+            {"kind": "handle", "value": "maria"}, {"kind": "email", "value": "Maria@Example.org"}]})
+        assert response.status_code == 409
+        assert response.json()["error"]["message"] == (
+            f"maria@example.org already belongs to contact {owner.contact_id}")
+
+
+@contextmanager
+def counted_selects(api: Api) -> Iterator[list[str]]:
+    """The SELECTs the server sends while the block runs (listening to its engine)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    engine = api.server.runtime.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -41,6 +41,11 @@ class TestBadInput:
         assert response.status_code == 404
         assert response.json()["error"]["message"] == "conversation 999999 not found"
 
+    def test_a_method_a_path_lacks_is_405_listing_every_method_it_has(self, api: Api) -> None:
+        response = api.alice.http.delete("/api/v1/contacts")
+        assert response.status_code == 405
+        assert response.headers["allow"] == "GET, POST"
+
     def test_every_answer_carries_a_request_id(self, api: Api) -> None:
         response = api.alice.http.get("/api/v1/conversations/999999",
                                       headers={"X-Request-ID": "trace-me-42"})

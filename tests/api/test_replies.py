@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 
+import httpx
+
 from clientcontact.channels.base import ChannelKind
-from tests.builders import customer_writes
+from clientcontact.conversations.models import Attachment
+from tests.builders import Thread, customer_writes
 from tests.harness import Api
 
 
@@ -144,12 +147,9 @@ class TestFailedSends:
 
 class TestAttachments:
     def test_an_attachment_is_stored_sent_and_downloadable(self, api: Api) -> None:
-        thread = customer_writes(api, api.alice)
-        reply = api.alice.http.post(
-            f"/api/v1/conversations/{thread.conversation_id}/messages",
-            json={"text": "Here is your invoice.", "attachments": [{
-                "filename": "invoice 10482.pdf", "content_type": "application/pdf",
-                "data_base64": base64.b64encode(b"%PDF-1.4 fake").decode()}]}).json()
+        reply = reply_with_file(api, customer_writes(api, api.alice), "invoice 10482.pdf",
+                                "application/pdf", b"%PDF-1.4 fake",
+                                text="Here is your invoice.").json()
         [attachment] = reply["attachments"]
         assert attachment["size"] == len(b"%PDF-1.4 fake")
         download = api.alice.http.get(f"/api/v1/attachments/{attachment['id']}")
@@ -165,3 +165,34 @@ class TestAttachments:
             json={"text": "x", "attachments": [{"filename": "a", "data_base64": "!!"}]})
         assert response.status_code == 422
         assert "base64" in response.json()["error"]["message"]
+
+    def test_a_content_type_that_is_no_mime_type_is_refused(self, api: Api) -> None:
+        thread = customer_writes(api, api.alice)
+        for content_type in ("text/plain\r\nSet-Cookie: x=1", "pdf", "text/plain; é=1"):
+            response = reply_with_file(api, thread, "a.txt", content_type, b"hello")
+            assert response.status_code == 422, content_type
+            assert response.json()["error"]["details"][0]["field"] == (
+                "body.attachments.0.content_type")
+
+    def test_a_stored_content_type_unfit_for_a_header_downloads_as_bytes(self,
+                                                                         api: Api) -> None:
+        """Accepted before it was checked, or sent by a provider: the file still downloads."""
+        reply = reply_with_file(api, customer_writes(api, api.alice), "a.txt", "text/plain",
+                                b"hello").json()
+        attachment_id = reply["attachments"][0]["id"]
+        with api.session() as session:
+            session.get(Attachment, attachment_id).content_type = "text/plain\r\nX-Evil: 1"
+        download = api.alice.http.get(f"/api/v1/attachments/{attachment_id}")
+        assert download.status_code == 200 and download.content == b"hello"
+        assert download.headers["content-type"] == "application/octet-stream"
+        assert "x-evil" not in download.headers
+
+
+def reply_with_file(api: Api, thread: Thread, filename: str, content_type: str, data: bytes,
+                    *, text: str = "x") -> httpx.Response:
+    """Alice answers the conversation with one attachment."""
+    return api.alice.http.post(
+        f"/api/v1/conversations/{thread.conversation_id}/messages",
+        json={"text": text, "attachments": [{
+            "filename": filename, "content_type": content_type,
+            "data_base64": base64.b64encode(data).decode()}]})

@@ -58,7 +58,7 @@ PATH_CASES = [
     ("GET", "/api/v1/attachments/{attachment}", None),
     ("GET", "/api/v1/contacts/{contact}", None),
     ("PATCH", "/api/v1/contacts/{contact}", {"name": "Mallory"}),
-    ("POST", "/api/v1/contacts/{contact}/merge", {"merge_id": 0}),
+    ("POST", "/api/v1/contacts/{contact}/merge", {"merge_id": 999_999}),
     ("GET", "/api/v1/inboxes/{inbox}", None),
     ("GET", "/api/v1/teams/{team}", None),
     ("PUT", "/api/v1/teams/{team}", {"name": "Mine now"}),
