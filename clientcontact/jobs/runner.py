@@ -21,11 +21,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clientcontact.channels.base import ChannelAdapter
 from clientcontact.channels.registry import AdapterContext, adapter_for
+from clientcontact.db.base import utcnow
 from clientcontact.db.scope import unit_of_work
 from clientcontact.files.storage import LocalFileStore
 from clientcontact.inboxes.models import Inbox
 from clientcontact.jobs.models import Job
-from clientcontact.jobs.queue import claim, finish, may_start, release, retry_later
+from clientcontact.jobs.queue import claim, finish, may_start, next_due, release, retry_later
+from clientcontact.jobs.wakeups import NotifyListener
 from clientcontact.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,11 @@ _ADAPTER_CACHE_SIZE = 256  # inboxes a worker keeps ready; beyond that, the olde
 # Jobs a worker runs at once, unless WORKER_CONCURRENCY says: a send mostly waits (on the
 # provider, on a commit), so a few at once keep a process busy. SQLite has one writer at a time.
 DEFAULT_CONCURRENCY: dict[str, int] = {"postgresql": 4, "sqlite": 1}
+# How long an idle worker waits for a wake-up before it looks for due work anyway, unless
+# WORKER_POLL_SECONDS says. PostgreSQL wakes workers in any process (NOTIFY), so its poll is
+# only a fallback; on SQLite only a worker inside the process that enqueues is woken.
+DEFAULT_POLL_SECONDS: dict[str, float] = {"postgresql": 5.0, "sqlite": 1.0}
+_SHORTEST_WAIT = 0.05  # a job due but not claimable (another worker is taking it) never spins
 
 
 class RetryLater(Exception):
@@ -93,9 +100,16 @@ class WorkerRuntime:
         return loop
 
     @property
+    def dialect(self) -> str:
+        return self.factory.kw["bind"].dialect.name
+
+    @property
     def concurrency(self) -> int:
-        dialect = self.factory.kw["bind"].dialect.name
-        return self.settings.worker_concurrency or DEFAULT_CONCURRENCY.get(dialect, 1)
+        return self.settings.worker_concurrency or DEFAULT_CONCURRENCY.get(self.dialect, 1)
+
+    @property
+    def poll_seconds(self) -> float:
+        return self.settings.worker_poll_seconds or DEFAULT_POLL_SECONDS.get(self.dialect, 1.0)
 
     def adapter(self, inbox: Inbox) -> ChannelAdapter:
         """The inbox's adapter, built once per worker and per credentials: an SDK client is
@@ -163,15 +177,37 @@ class JobRunner:
                 return
 
     def run_forever(self) -> None:
-        while not self._stop.is_set():
-            try:
-                claimed = self.run_once()
-            except Exception:
-                log.exception("job runner failed to claim; retrying")
-                claimed = 0
-            if not claimed:
-                self._wake.wait(self.runtime.settings.worker_poll_seconds)
-                self._wake.clear()
+        """Claim and run batches while there are due jobs; when idle, sleep until woken (new
+        work committed), until the next retry is due, or for the fallback poll."""
+        engine = self.runtime.factory.kw["bind"]
+        listener = (NotifyListener(engine, self.wake).start()
+                    if self.runtime.dialect == "postgresql" else None)
+        try:
+            while not self._stop.is_set():
+                self._wake.clear()  # before claiming: a wake-up during the claim is kept
+                try:
+                    claimed = self.run_once()
+                except Exception:
+                    log.exception("job runner failed to claim; retrying")
+                    claimed = 0
+                if not claimed:
+                    self._wake.wait(self._idle_seconds())
+        finally:
+            if listener is not None:
+                listener.stop()
+
+    def _idle_seconds(self) -> float:
+        """The fallback poll, or less when a retry (or an expired lease) is due sooner."""
+        poll = self.runtime.poll_seconds
+        try:
+            with unit_of_work(self.runtime.factory) as session:
+                due = next_due(session)
+        except Exception:
+            log.exception("job runner failed to read the next due time")
+            return poll
+        if due is None:
+            return poll
+        return min(poll, max(_SHORTEST_WAIT, (due - utcnow()).total_seconds()))
 
     def start_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run_forever, name="job-runner", daemon=True)
