@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from clientcontact.db.base import utcnow
@@ -56,6 +56,10 @@ def claim(session: Session, *, limit: int, lease_seconds: int,
            .order_by(Job.run_after, Job.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
+        # The claim need not wait for its own flush to disk: a claim lost in a crash only
+        # makes its jobs claimable again, and nothing is sent before the handler's next
+        # commit, which waits for the flush and so makes the claim durable too.
+        session.execute(text("SET LOCAL synchronous_commit = off"))
     # The lease condition is checked again by the UPDATE itself, so even without row locks
     # (SQLite) two claimers cannot both win the same job.
     claimed = session.scalars(
