@@ -262,9 +262,13 @@ def throughput_bench(runs: list[str], messages: int, latency: float, pool: str) 
             else:
                 figure = workers_run(fake, kind, int(count), messages)
             figures[run] = figure
-            print(report(figure, figures.get(f"celery:{count}")), flush=True)
+            print(report(figure, None), flush=True)
     finally:
         fake.stop()
+    for run, figure in figures.items():  # each beside the Celery run of as many workers
+        baseline = figures.get(f"celery:{run.partition(':')[2]}")
+        if baseline is not None and baseline is not figure:
+            print(report(figure, baseline))
 
 
 def report(figure: Figure, baseline: Figure | None) -> str:
