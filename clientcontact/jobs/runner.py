@@ -189,7 +189,8 @@ class JobRunner:
                     claimed = self.run_once()
                 except Exception:
                     log.exception("job runner failed to claim; retrying")
-                    claimed = 0
+                    self._wake.wait(self.runtime.poll_seconds)
+                    continue
                 if not claimed:
                     self._wake.wait(self._idle_seconds())
         finally:
