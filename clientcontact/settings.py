@@ -84,7 +84,9 @@ class Settings(BaseSettings):
     # Prefix of every Redis key and channel; unset: derived from the database (see below).
     redis_namespace: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     run_worker_in_process: bool = True
-    worker_poll_seconds: float = 1.0
+    # An idle worker's fallback poll; unset: 5 s on PostgreSQL (workers are woken by NOTIFY),
+    # 1 s on SQLite (only a worker inside the process that enqueues is woken).
+    worker_poll_seconds: float | None = Field(default=None, gt=0)
     max_request_bytes: int = Field(default=30 * 1024 * 1024, gt=0)
     max_attachment_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     reopen_window_days: int = Field(default=30, ge=0)

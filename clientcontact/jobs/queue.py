@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from clientcontact.db.base import utcnow
-from clientcontact.db.scope import after_commit
 from clientcontact.jobs.models import Job
+from clientcontact.jobs.wakeups import wake_workers_after_commit
 
 _jobs = Job.__table__
 
@@ -29,7 +29,7 @@ def enqueue(session: Session, kind: str, payload: dict[str, Any], *, account_id:
               run_after=run_after or utcnow())
     session.add(job)
     session.flush()
-    _wake_worker_after_commit(session)
+    wake_workers_after_commit(session)
     return job
 
 
@@ -43,14 +43,7 @@ def enqueue_many(session: Session, kind: str,
     session.execute(insert(_jobs), [
         {"kind": kind, "payload": payload, "account_id": account_id, "run_after": now,
          "attempts": 0, "created_at": now} for payload, account_id in jobs])
-    _wake_worker_after_commit(session)
-
-
-def _wake_worker_after_commit(session: Session) -> None:
-    """An in-process worker starts on new work at once instead of at its next poll."""
-    wake = session.info.get("wake_worker")
-    if wake is not None:
-        after_commit(session, wake)
+    wake_workers_after_commit(session)
 
 
 def claim(session: Session, *, limit: int, lease_seconds: int,
@@ -63,6 +56,10 @@ def claim(session: Session, *, limit: int, lease_seconds: int,
            .order_by(Job.run_after, Job.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
+        # The claim need not wait for its own flush to disk: a claim lost in a crash only
+        # makes its jobs claimable again, and nothing is sent before the handler's next
+        # commit, which waits for the flush and so makes the claim durable too.
+        session.execute(text("SET LOCAL synchronous_commit = off"))
     # The lease condition is checked again by the UPDATE itself, so even without row locks
     # (SQLite) two claimers cannot both win the same job.
     claimed = session.scalars(
@@ -73,6 +70,14 @@ def claim(session: Session, *, limit: int, lease_seconds: int,
         .execution_options(synchronize_session=False)
     ).all()
     return sorted(claimed, key=lambda job: job.id)
+
+
+def next_due(session: Session) -> datetime | None:
+    """When a job will next be claimable, as far as this database knows now: the earliest
+    retry, or the earliest lease to run out (a worker that died). None when there is no job."""
+    waiting = session.scalar(select(func.min(Job.run_after)).where(Job.lease_expires_at.is_(None)))
+    leased = session.scalar(select(func.min(Job.lease_expires_at)))
+    return min((t for t in (waiting, leased) if t is not None), default=None)
 
 
 def finish(session: Session, *job_ids: int) -> None:

@@ -21,12 +21,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clientcontact.channels.base import ChannelAdapter
 from clientcontact.channels.registry import AdapterContext, adapter_for
+from clientcontact.db.base import utcnow
 from clientcontact.db.failures import is_conflict, is_transient
 from clientcontact.db.scope import unit_of_work
 from clientcontact.files.storage import LocalFileStore
 from clientcontact.inboxes.models import Inbox
 from clientcontact.jobs.models import Job
-from clientcontact.jobs.queue import claim, finish, may_start, release, retry_later
+from clientcontact.jobs.queue import claim, finish, may_start, next_due, release, retry_later
+from clientcontact.jobs.wakeups import NotifyListener
 from clientcontact.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,11 @@ DEFAULT_CONCURRENCY: dict[str, int] = {"postgresql": 4, "sqlite": 1}
 # Seconds before a job that lost a deadlock runs again: jittered, so the two sides that
 # clashed do not meet again at once.
 _CLASH_PAUSE = (0.1, 1.0)
+# How long an idle worker waits for a wake-up before it looks for due work anyway, unless
+# WORKER_POLL_SECONDS says. PostgreSQL wakes workers in any process (NOTIFY), so its poll is
+# only a fallback; on SQLite only a worker inside the process that enqueues is woken.
+DEFAULT_POLL_SECONDS: dict[str, float] = {"postgresql": 5.0, "sqlite": 1.0}
+_SHORTEST_WAIT = 0.05  # a job due but not claimable (another worker is taking it) never spins
 
 
 class RetryLater(Exception):
@@ -97,9 +104,16 @@ class WorkerRuntime:
         return loop
 
     @property
+    def dialect(self) -> str:
+        return self.factory.kw["bind"].dialect.name
+
+    @property
     def concurrency(self) -> int:
-        dialect = self.factory.kw["bind"].dialect.name
-        return self.settings.worker_concurrency or DEFAULT_CONCURRENCY.get(dialect, 1)
+        return self.settings.worker_concurrency or DEFAULT_CONCURRENCY.get(self.dialect, 1)
+
+    @property
+    def poll_seconds(self) -> float:
+        return self.settings.worker_poll_seconds or DEFAULT_POLL_SECONDS.get(self.dialect, 1.0)
 
     def adapter(self, inbox: Inbox) -> ChannelAdapter:
         """The inbox's adapter, built once per worker and per credentials: an SDK client is
@@ -175,20 +189,44 @@ class JobRunner:
                 return
 
     def run_forever(self) -> None:
-        failures = 0  # in a row: while the database is away, wait longer between tries
-        while not self._stop.is_set():
-            try:
-                claimed = self.run_once()
-                failures = 0
-            except Exception as exc:
-                failures += 1
-                log.error("job runner failed (%d in a row), trying again: %s", failures, exc,
-                          exc_info=exc if failures == 1 or not is_transient(exc) else None)
-                self._stop.wait(backoff(failures, base=0.5, cap=30.0))
-                continue
-            if not claimed:
-                self._wake.wait(self.runtime.settings.worker_poll_seconds)
-                self._wake.clear()
+        """Claim and run batches while there are due jobs; when idle, sleep until woken (new
+        work committed), until the next retry is due, or for the fallback poll. While the
+        database is away, wait longer after each failure in a row."""
+        engine = self.runtime.factory.kw["bind"]
+        listener = (NotifyListener(engine, self.wake).start()
+                    if self.runtime.dialect == "postgresql" else None)
+        failures = 0
+        try:
+            while not self._stop.is_set():
+                self._wake.clear()  # before claiming: a wake-up during the claim is kept
+                try:
+                    claimed = self.run_once()
+                    failures = 0
+                except Exception as exc:
+                    failures += 1
+                    log.error("job runner failed (%d in a row), trying again: %s", failures,
+                              exc, exc_info=exc if failures == 1 or not is_transient(exc)
+                              else None)
+                    self._stop.wait(backoff(failures, base=0.5, cap=30.0))
+                    continue
+                if not claimed:
+                    self._wake.wait(self._idle_seconds())
+        finally:
+            if listener is not None:
+                listener.stop()
+
+    def _idle_seconds(self) -> float:
+        """The fallback poll, or less when a retry (or an expired lease) is due sooner."""
+        poll = self.runtime.poll_seconds
+        try:
+            with unit_of_work(self.runtime.factory) as session:
+                due = next_due(session)
+        except Exception:
+            log.exception("job runner failed to read the next due time")
+            return poll
+        if due is None:
+            return poll
+        return min(poll, max(_SHORTEST_WAIT, (due - utcnow()).total_seconds()))
 
     def start_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run_forever, name="job-runner", daemon=True)

@@ -95,6 +95,9 @@ class ScriptedServer:
 def _handler_for(fake: ScriptedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body leave in two writes: with Nagle on, the body would wait for the
+        # client's delayed ACK of the headers, 40 ms on every answer that a provider never adds.
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
