@@ -69,6 +69,12 @@ def migrate() -> None:
     typer.echo("database is at the latest migration")
 
 
+# How `serve` runs uvicorn (bench/inbound.py serves its limit apps the same way). The event
+# loop and HTTP parser are uvicorn's defaults: uvloop and httptools, from uvicorn[standard].
+# Browsers hold /events streams open for ever; on Ctrl+C give requests 3 s, then stop.
+UVICORN_OPTIONS: dict[str, Any] = {"log_level": "info", "timeout_graceful_shutdown": 3}
+
+
 @cli.command()
 @_friendly
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
@@ -86,8 +92,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     typer.echo(f"Log in as {login.email} with password {login.password}")
     if runtime.settings.run_worker_in_process:
         typer.echo("Delivery worker: inside this process")
-    # Browsers hold /events streams open for ever; on Ctrl+C give requests 3 s, then stop.
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=3)
+    uvicorn.run(app, host=host, port=port, **UVICORN_OPTIONS)
 
 
 @cli.command()
