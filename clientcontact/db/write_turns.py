@@ -27,13 +27,22 @@ from sqlalchemy.engine import Connection
 # SQLite's own busy timeout (db/engine.py): past it a turn is taken anyway and SQLite decides,
 # so a thread that somehow holds a turn for ever cannot hang the others beyond what SQLite does.
 MAX_WAIT_SECONDS = 30.0
-_NOT_WRITES = ("SELECT", "PRAGMA", "SAVEPOINT", "RELEASE", "EXPLAIN", "BEGIN")
+_NOT_WRITES = ("SELECT", "PRAGMA", "SAVEPOINT", "RELEASE", "EXPLAIN")
 _local = threading.local()
 
 
 def writes_first() -> None:
     """Mark the calling thread as urgent: its writes go before any non-urgent thread's."""
     _local.urgent = True
+
+
+def _writes(statement: str) -> bool:
+    """Whether the statement asks for SQLite's write lock: BEGIN IMMEDIATE or EXCLUSIVE does
+    at once, a deferred BEGIN does not, nor does reading."""
+    head = statement.lstrip()[:20].upper()
+    if head.startswith("BEGIN"):
+        return "IMMEDIATE" in head or "EXCLUSIVE" in head
+    return not head.startswith(_NOT_WRITES)
 
 
 class WriteTurns:
@@ -79,8 +88,7 @@ def take_turns_to_write(engine: Engine) -> WriteTurns:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before(connection: Connection, _cursor: Any, statement: str, *_: Any) -> None:
-        if connection.info.get(holding) or statement.lstrip()[:9].upper().startswith(
-                _NOT_WRITES):
+        if connection.info.get(holding) or not _writes(statement):
             return
         connection.info[holding] = True
         turns.take(id(connection.connection.dbapi_connection))
