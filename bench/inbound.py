@@ -30,12 +30,14 @@ Last, the .eml corpora in ../shared/corpora are parsed and routed into a SQLite 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,6 +55,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import (
     Column,
+    Engine,
     Integer,
     MetaData,
     String,
@@ -84,8 +87,9 @@ from tests.signing import twilio_signature
 CONNECTIONS = 32
 SENDERS = 300
 DUPLICATE_EVERY = 20  # one webhook in 20 is sent a second time, as a provider's retry would
-SECONDS = 15  # length of each wrk run (--seconds)
-MAX_RATE = 2400  # req/s the request file is sized for: wrk never runs out before SECONDS
+SECONDS = 15  # length of the wrk run of (b) (--seconds)
+ROUND_SECONDS = 5  # length of each interleaved wrk run of the limits and (a)
+MAX_RATE = 4000  # req/s the request file is sized for: wrk never runs out before SECONDS
 FIXED_SECONDS = 10.0  # length of each open-loop run
 SSE_RATE = 50.0  # msg/s for (c)
 AUTH_TOKEN = "bench0123456789abcdef0123456789ab"
@@ -135,7 +139,10 @@ class Fixed:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--seconds", type=int, default=15, help="length of each wrk run")
+    parser.add_argument("--seconds", type=int, default=15,
+                        help="length of the wrk run of (b)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help=f"interleaved {ROUND_SECONDS} s wrk runs of bare, form+insert, (a)")
     parser.add_argument("--workers", type=int, default=2,
                         help="`clientcontact worker` processes beside serve (PostgreSQL only)")
     parser.add_argument("--skip-corpus", action="store_true")
@@ -149,42 +156,73 @@ def main() -> None:
     db = args.database
     print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; {db}; uvicorn "
           f"{version('uvicorn')}, uvloop {version('uvloop')}, httptools {version('httptools')}; "
-          f"wrk {CONNECTIONS} connections, {args.seconds} s a run", flush=True)
+          f"wrk {CONNECTIONS} connections", flush=True)
     global SECONDS
     SECONDS = args.seconds
-    bodies = webhook_bodies(MAX_RATE * SECONDS)
-    rows: dict[str, tuple[int, int]] = {}
-
-    with serving(db, in_process=False) as served:  # (a) intake alone
-        alone = fire("(a) serve, worker off", served, bodies)
-        half = alone.per_second / 2
-        alone_fixed = fixed_rate("(a) serve, worker off", served.base, served.data_dir,
-                                 webhook_bodies(int(half * FIXED_SECONDS), first=10**6,
-                                                duplicates=False), half)
-    bare = limit_run("bare", db, bodies)[0]
-    insert_load, rows["limit form+insert"], insert_fixed = limit_run("insert", db, bodies, half)
-    with serving(db, in_process=True) as served:  # (b) and (c): the embedded default
-        default, default_e2e, rows["serve (embedded)"] = end_to_end(served, bodies, 0)
-        sse = sse_latency(served)
-    separate = None
-    if db == "postgresql":
-        with serving(db, in_process=False) as served, ExitStack() as stack:
-            for n in range(args.workers):
-                stack.enter_context(process([sys.executable, "-m", "clientcontact.cli",
-                                             "worker"], served.env, served.data_dir,
-                                            f"worker-{n}"))
-            time.sleep(3.0)  # imported and polling
-            separate = end_to_end(served, bodies, args.workers)
-            rows[f"serve + {args.workers} workers"] = separate[2]
+    lost: dict[str, tuple[int, int]] = {}
+    with ExitStack() as stack:
+        bare = stack.enter_context(limit_server("bare", db))
+        insert_app = stack.enter_context(limit_server("insert", db))
+        alone = stack.enter_context(serving(db, in_process=False))
+        rounds: list[dict[str, Load]] = []
+        for n in range(args.rounds):  # interleaved: the machine's load moves between runs
+            rounds.append({
+                "bare": fire(f"round {n + 1} limit: bare", bare.base, fresh(ROUND_SECONDS),
+                             bare.directory, ROUND_SECONDS),
+                "insert": fire(f"round {n + 1} limit: form+insert", insert_app.base,
+                               fresh(ROUND_SECONDS), insert_app.directory, ROUND_SECONDS),
+                "alone": fire(f"round {n + 1} (a) serve, worker off", alone, fresh(ROUND_SECONDS),
+                              seconds=ROUND_SECONDS)})
+        half = statistics.median(r["alone"].per_second for r in rounds) / 2
+        at_half = webhook_bodies(int(half * FIXED_SECONDS), first=next(_FIRST),
+                                 duplicates=False)
+        insert_fixed = fixed_rate("limit: form+insert", insert_app.base, insert_app.directory,
+                                  at_half, half)
+        alone_fixed = fixed_rate("(a) serve, worker off", alone.base, alone.data_dir, at_half,
+                                 half)
+        lost["limit form+insert"] = insert_app.lost_and_duplicated(
+            [r["insert"] for r in rounds])
+        around: dict[str, tuple[Load, Load]] = {}
+        with serving(db, in_process=True) as served:  # (b) and (c): the embedded default
+            before = fire("limit: bare, before (b)", bare.base, fresh(ROUND_SECONDS),
+                          bare.directory, ROUND_SECONDS)
+            default, default_e2e, lost["serve (embedded)"] = end_to_end(served, fresh(SECONDS), 0)
+            around["default"] = (before, fire("limit: bare, after (b)", bare.base,
+                                              fresh(ROUND_SECONDS), bare.directory,
+                                              ROUND_SECONDS))
+            sse = sse_latency(served)
+        separate = None
+        if db == "postgresql":
+            with serving(db, in_process=False) as served, ExitStack() as workers:
+                for n in range(args.workers):
+                    workers.enter_context(process([sys.executable, "-m", "clientcontact.cli",
+                                                   "worker"], served.env, served.data_dir,
+                                                  f"worker-{n}"))
+                time.sleep(3.0)  # imported and polling
+                before = fire("limit: bare, before (b)", bare.base, fresh(ROUND_SECONDS),
+                              bare.directory, ROUND_SECONDS)
+                separate = end_to_end(served, fresh(SECONDS), args.workers)
+                lost[f"serve + {args.workers} workers"] = separate[2]
+                around["separate"] = (before, fire("limit: bare, after (b)", bare.base,
+                                                   fresh(ROUND_SECONDS), bare.directory,
+                                                   ROUND_SECONDS))
     print()
-    print(table(db, bare, insert_load, alone, alone_fixed, insert_fixed, default, default_e2e,
-                separate, args.workers, sse))
+    print(table(db, rounds, alone_fixed, insert_fixed, default, default_e2e, separate,
+                args.workers, sse, around))
     print()
-    for label, (lost, duplicated) in rows.items():
-        print(f"{label}: {lost} lost, {duplicated} duplicated")
+    for label, (missing, duplicated) in lost.items():
+        print(f"{label}: {missing} lost, {duplicated} duplicated")
     if not args.skip_corpus:
         print()
         print(corpus_table())
+
+
+_FIRST = itertools.count(0, 10**6)  # each run's MessageSids are new
+
+
+def fresh(seconds: int) -> list[bytes]:
+    """Enough new webhooks for `seconds` of wrk at MAX_RATE."""
+    return webhook_bodies(MAX_RATE * seconds, first=next(_FIRST))
 
 
 # The load: signed Twilio SMS webhooks ----------------------------------------------------------
@@ -231,7 +269,7 @@ def write_requests(path: Path, bodies: list[bytes], signed_url: str) -> None:
 
 
 def fire(label: str, target: Served | str, bodies: list[bytes],
-         directory: str | None = None) -> Load:
+         directory: str | None = None, seconds: int | None = None) -> Load:
     """Send every body once, in order, over CONNECTIONS connections with wrk (one thread: the
     generator needs a few percent of a core, leaving the machine to the app measured)."""
     base = target if isinstance(target, str) else target.base
@@ -241,7 +279,7 @@ def fire(label: str, target: Served | str, bodies: list[bytes],
     httpx.get(base + "/healthz")  # the app answers before the clock starts
     started_at = time.time()
     run = subprocess.run(
-        [wrk_command(), "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--timeout", "60s",
+        [wrk_command(), "-t1", f"-c{CONNECTIONS}", f"-d{seconds or SECONDS}s", "--timeout", "60s",
          "-s", str(WRK_SCRIPT), base + PATH, "--", str(requests)],
         capture_output=True, text=True, check=True)
     result = _wrk_result(run.stdout)
@@ -349,31 +387,38 @@ def serve_limit(kind: str, database_url: str, port: int) -> None:
     uvicorn.run(limit_app(kind, database_url), host="127.0.0.1", port=port, **UVICORN_OPTIONS)
 
 
-def limit_run(kind: str, database: str, bodies: list[bytes], fixed: float | None = None
-              ) -> tuple[Load, tuple[int, int], Fixed | None]:
-    label = "limit: bare" if kind == "bare" else "limit: form+insert"
+@dataclass(frozen=True)
+class LimitServer:
+    base: str
+    directory: str
+    engine: Engine
+
+    def lost_and_duplicated(self, loads: list[Load]) -> tuple[int, int]:
+        with self.engine.connect() as connection:
+            stored = connection.execute(select(LIMIT_TABLE.c.message_sid)).scalars().all()
+        return lost_and_duplicated(loads, stored)
+
+
+@contextmanager
+def limit_server(kind: str, database: str) -> Iterator[LimitServer]:
     with _database(database) as url, tempfile.TemporaryDirectory() as directory:
         engine = make_engine(url)
         LIMIT_METADATA.create_all(engine)
         port = free_port()
-        at_rate = None
-        with process([sys.executable, "-m", "bench.inbound", "--serve-limit", kind, url,
-                      "--port", str(port)], dict(os.environ), directory, kind):
-            base = f"http://127.0.0.1:{port}"
-            wait_for(base + "/healthz")
-            load = fire(label, base, bodies, directory)
-            if fixed:
-                at_rate = fixed_rate(label, base, directory, webhook_bodies(
-                    int(fixed * FIXED_SECONDS), first=10**6, duplicates=False), fixed)
-        with engine.connect() as connection:
-            stored = connection.execute(select(LIMIT_TABLE.c.message_sid)).scalars().all()
-        engine.dispose()
-    return load, lost_and_duplicated(load, stored), at_rate
+        try:
+            with process([sys.executable, "-m", "bench.inbound", "--serve-limit", kind, url,
+                          "--port", str(port)], dict(os.environ), directory, kind):
+                base = f"http://127.0.0.1:{port}"
+                wait_for(base + "/healthz")
+                yield LimitServer(base, directory, engine)
+        finally:
+            engine.dispose()
 
 
-def lost_and_duplicated(load: Load, stored: list[str]) -> tuple[int, int]:
+def lost_and_duplicated(loads: list[Load], stored: list[str]) -> tuple[int, int]:
     """MessageSids surely answered but not stored; MessageSids stored more than once."""
-    return len(load.answered_sids - set(stored)), len(stored) - len(set(stored))
+    answered = frozenset().union(*(load.answered_sids for load in loads))
+    return len(answered - set(stored)), len(stored) - len(set(stored))
 
 
 # Ours: `clientcontact serve` -----------------------------------------------------------------
@@ -432,7 +477,7 @@ def end_to_end(served: Served, bodies: list[bytes],
     seconds = last - load.started_at
     print(f"{label}: {distinct} messages in their conversations {seconds:.2f} s after the "
           f"first request ({distinct / seconds:.0f} msg/s)", flush=True)
-    return load, distinct / seconds, lost_and_duplicated(load, list(stored))
+    return load, distinct / seconds, lost_and_duplicated([load], list(stored))
 
 
 def sse_latency(served: Served) -> tuple[Fixed, list[float], int]:
@@ -602,48 +647,69 @@ def corpus_table() -> str:
     ])
 
 
-def table(database: str, bare: Load, insert_load: Load, alone: Load, alone_fixed: Fixed,
-          insert_fixed: Fixed | None, default: Load, default_e2e: float,
+def _spread(values: list[float], digits: int = 2) -> str:
+    """The median, and the range when there are several."""
+    middle = f"{statistics.median(values):.{digits}f}"
+    if len(values) < 2:
+        return middle
+    return f"{middle} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+def table(database: str, rounds: list[dict[str, Load]], alone_fixed: Fixed,
+          insert_fixed: Fixed, default: Load, default_e2e: float,
           separate: tuple[Load, float, tuple[int, int]] | None, workers: int,
-          sse: tuple[Fixed, list[float], int]) -> str:
-    def ratios(rate: float) -> str:
-        return (f"**{rate / bare.per_second:.2f} x bare**, "
-                f"{rate / insert_load.per_second:.2f} x form+insert")
+          sse: tuple[Fixed, list[float], int], around: dict[str, tuple[Load, Load]]) -> str:
+    def rates(name: str) -> list[float]:
+        return [r[name].per_second for r in rounds]
 
-    def row(label: str, load: Load) -> str:
-        return (f"| {label} | {load.per_second:.0f} | {load.p50_ms:.1f} | {load.p99_ms:.1f} | "
-                f"{ratios(load.per_second)} |")
+    def per_round(name: str, base: str) -> str:
+        return _spread([r[name].per_second / r[base].per_second for r in rounds])
 
+    def p99s(name: str) -> str:
+        return _spread([r[name].p99_ms for r in rounds], 0)
+
+    insert_rate = statistics.median(rates("insert"))
     lines = [
-        f"| {database}, wrk {CONNECTIONS} connections | req/s | p50 ms | p99 ms | ratio |",
-        "|---|---:|---:|---:|---|",
-        row("limit: bare (parse, answer)", bare),
-        row("limit: form+insert (parse, insert, commit, answer)", insert_load),
-        row("(a) intake alone (`RUN_WORKER_IN_PROCESS=false`)", alone),
-        f"| (a) p99 / form+insert p99 | | | | **{alone.p99_ms / insert_load.p99_ms:.2f} x** |",
-        row("(b) intake, embedded default (worker in process)", default),
-        f"| (b) embedded default end to end, msg/s | {default_e2e:.0f} | | | "
-        f"{ratios(default_e2e)} |",
+        f"| {database}, wrk {CONNECTIONS} connections: {len(rounds)} interleaved rounds of "
+        f"{ROUND_SECONDS} s, median (range) | req/s | p99 ms | x bare | x form+insert |",
+        "|---|---:|---:|---:|---:|",
+        f"| limit: bare (parse, answer) | {_spread(rates('bare'), 0)} | {p99s('bare')} | | |",
+        f"| limit: form+insert (parse, insert, commit, answer) | {_spread(rates('insert'), 0)} "
+        f"| {p99s('insert')} | {per_round('insert', 'bare')} | |",
+        f"| (a) intake alone (`RUN_WORKER_IN_PROCESS=false`) | {_spread(rates('alone'), 0)} | "
+        f"{p99s('alone')} | **{per_round('alone', 'bare')}** | {per_round('alone', 'insert')} |",
+        f"| (a) p99 ÷ form+insert p99 | | "
+        f"**{_spread([r['alone'].p99_ms / r['insert'].p99_ms for r in rounds])}** | | |",
     ]
+
+    def beside(label: str, key: str, load: Load, end_to_end: float) -> list[str]:
+        bare = statistics.mean(one.per_second for one in around[key])
+        return [
+            f"| limit: bare, just before and after (b) | "
+            f"{' / '.join(f'{one.per_second:.0f}' for one in around[key])} | | | |",
+            f"| (b) intake, {label} | {load.per_second:.0f} ({SECONDS} s) | {load.p99_ms:.0f} | "
+            f"{load.per_second / bare:.2f} | {load.per_second / insert_rate:.2f} |",
+            f"| (b) end to end, {label}, msg/s | {end_to_end:.0f} | | "
+            f"**{end_to_end / bare:.2f}** | {end_to_end / insert_rate:.2f} |"]
+
+    lines += beside("embedded default (worker in process)", "default", default, default_e2e)
     if separate is not None:
-        lines += [row(f"(b) intake, serve + {workers} workers", separate[0]),
-                  f"| (b) serve + {workers} workers end to end, msg/s | {separate[1]:.0f} | | | "
-                  f"{ratios(separate[1])} |"]
-    lines += ["", "| open loop, fixed rate | req/s | p50 ms | p99 ms | max ms |",
-              "|---|---:|---:|---:|---:|"]
-    if insert_fixed is not None:
-        lines.append(f"| limit: form+insert | {insert_fixed.rate:.0f} | "
-                     f"{insert_fixed.p50_ms:.1f} | {insert_fixed.p99_ms:.1f} | "
-                     f"{insert_fixed.max_ms:.0f} |")
-    lines.append(f"| (a) intake alone, half its saturated rate | {alone_fixed.rate:.0f} | "
-                 f"{alone_fixed.p50_ms:.1f} | **{alone_fixed.p99_ms:.1f}** | "
-                 f"{alone_fixed.max_ms:.0f} |")
+        lines += beside(f"serve + {workers} workers", "separate", separate[0], separate[1])
     fixed, delays, missing = sse
-    lines.append(f"| (c) webhook answered, embedded default | {fixed.rate:.0f} | "
-                 f"{fixed.p50_ms:.1f} | {fixed.p99_ms:.1f} | {fixed.max_ms:.0f} |")
-    lines.append(f"| (c) webhook → message.created on /events ({missing} not seen) | "
-                 f"{fixed.rate:.0f} | {percentile(delays, 50) * 1000:.1f} | "
-                 f"**{percentile(delays, 99) * 1000:.1f}** | {max(delays) * 1000:.0f} |")
+    lines += [
+        "",
+        "| open loop, fixed rate, 10 s | req/s | p50 ms | p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|",
+        f"| limit: form+insert | {insert_fixed.rate:.0f} | {insert_fixed.p50_ms:.1f} | "
+        f"{insert_fixed.p99_ms:.1f} | {insert_fixed.max_ms:.0f} |",
+        f"| (a) intake alone, half its saturated rate | {alone_fixed.rate:.0f} | "
+        f"{alone_fixed.p50_ms:.1f} | **{alone_fixed.p99_ms:.1f}** | {alone_fixed.max_ms:.0f} |",
+        f"| (c) webhook answered, embedded default | {fixed.rate:.0f} | {fixed.p50_ms:.1f} | "
+        f"{fixed.p99_ms:.1f} | {fixed.max_ms:.0f} |",
+        f"| (c) webhook → `message.created` on /events ({missing} not seen) | "
+        f"{fixed.rate:.0f} | {percentile(delays, 50) * 1000:.1f} | "
+        f"**{percentile(delays, 99) * 1000:.1f}** | {max(delays) * 1000:.0f} |",
+    ]
     return "\n".join(lines)
 
 
