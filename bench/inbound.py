@@ -89,7 +89,7 @@ SENDERS = 300
 DUPLICATE_EVERY = 20  # one webhook in 20 is sent a second time, as a provider's retry would
 SECONDS = 15  # length of the wrk run of (b) (--seconds)
 ROUND_SECONDS = 5  # length of each interleaved wrk run of the limits and (a)
-MAX_RATE = 4000  # req/s the request file is sized for: wrk never runs out before SECONDS
+MAX_RATE = 8000  # req/s the request file is sized for: wrk never runs out before SECONDS
 FIXED_SECONDS = 10.0  # length of each open-loop run
 SSE_RATE = 50.0  # msg/s for (c)
 AUTH_TOKEN = "bench0123456789abcdef0123456789ab"
@@ -309,11 +309,12 @@ def fixed_rate(label: str, base: str, directory: str, bodies: list[bytes], rate:
     """Open loop: bench/open_loop.py sends the bodies at `rate`, in a process of its own."""
     requests = Path(directory, "fixed.txt")
     write_requests(requests, bodies, base + PATH)
+    out = Path(directory, "fixed.json")
     command = [sys.executable, "-m", "bench.open_loop", base + PATH, str(requests),
-               "--rate", f"{rate:.1f}"] + (["--cookie", cookie] if cookie else [])
-    run = subprocess.run(command, capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
-    raw = json.loads(run.stdout)
+               "--rate", f"{rate:.1f}", "--out", str(out)] + (["--cookie", cookie] if cookie
+                                                              else [])
+    subprocess.run(command, check=True, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
+    raw = json.loads(out.read_text())
     latencies = [at for at in raw["latency"] if at is not None]
     fixed = Fixed(rate, percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000,
                   max(latencies) * 1000, {str(k): v for k, v in raw["statuses"].items()},

@@ -1,6 +1,6 @@
 """An open-loop load generator: pre-signed requests sent at a fixed rate, whatever the answers
 do, each one's latency measured from the moment it was *meant* to be sent. Run by
-bench/inbound.py in a process of its own; it prints one JSON line.
+bench/inbound.py in a process of its own; it writes its measurements as JSON to --out.
 
 A closed-loop tool (wrk, 32 connections) sends the next request only when an answer comes
 back, so a server that stalls for 200 ms is sent nothing during the stall and most of the
@@ -213,4 +213,6 @@ if __name__ == "__main__":
     parser.add_argument("--cookie", help="an agent's Cookie header: listen on /events too")
     parser.add_argument("--linger", type=float, default=3.0,
                         help="seconds to keep listening after the last answer")
-    print(json.dumps(uvloop.run(main(parser.parse_args()))))
+    parser.add_argument("--out", required=True, help="where to write the JSON result")
+    arguments = parser.parse_args()
+    Path(arguments.out).write_text(json.dumps(uvloop.run(main(arguments))))
