@@ -7,9 +7,11 @@ uvicorn with the same options: uvloop, httptools, one process, access log on):
   same engine, built with the same `make_engine`.
 
 Saturation is closed-loop: wrk (C, 32 connections, bench/inbound.lua) sends a file of
-pre-signed requests once each. Latency at a fixed offered rate is open-loop
-(bench/open_loop.py): requests go out on schedule whatever the answers do, and each latency
-counts from its intended send time, so a stall is not hidden by coordinated omission.
+pre-signed requests once each. The limits and (a) are measured in interleaved 5 s rounds, and
+(b) between two runs of the bare app, because on a shared machine the load moves from one run
+to the next: each ratio compares runs made side by side. Latency at a fixed offered rate is
+open-loop (bench/open_loop.py): requests go out on schedule whatever the answers do, and each
+latency counts from its intended send time, so a stall is not hidden by coordinated omission.
 
     .venv/bin/python -m bench.inbound                          # SQLite
     .venv/bin/python -m bench.inbound --database postgresql    # needs the local PostgreSQL
