@@ -1,7 +1,7 @@
 -- wrk script for bench/inbound.py: sends a file of pre-signed Twilio webhooks once each, in
--- order, over all of wrk's connections, then ends the run as the last answer arrives.
+-- order, over all of wrk's connections, until -d ends the run or the last answer arrives.
 --
---   wrk -t1 -c32 -d300s --timeout 60s -s bench/inbound.lua URL -- REQUESTS_FILE
+--   wrk -t1 -c32 -d15s --timeout 60s -s bench/inbound.lua URL -- REQUESTS_FILE
 --
 -- REQUESTS_FILE holds one request a line: "<X-Twilio-Signature> <form body>". Run it with one
 -- thread (-t1): the order and the counters live in that thread's Lua state. wrk itself only
@@ -19,7 +19,7 @@ local PARK_MS = 3600 * 1000 -- a connection with nothing left to send waits past
 
 local requests = {}
 local reserved = 0 -- requests promised to a connection by delay(); request() hands them out
-local sent = 0
+sent = 0
 answered = 0 -- globals: read back from the thread by done() through thread:get()
 statuses = {}
 extra = 0 -- requests a reconnect asked for beyond the file (sent as GET /healthz)
@@ -84,9 +84,9 @@ function done(summary, latency, _)
     parts[#parts + 1] = string.format("status_%s=%d", status, count)
   end
   io.write(string.format(
-    "wrk-result requests=%d answered=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d " ..
+    "wrk-result requests=%d sent=%d answered=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d " ..
     "max_us=%d extra=%d connect_errors=%d read_errors=%d write_errors=%d timeouts=%d %s\n",
-    summary.requests, answers, summary.duration, latency:percentile(50),
+    summary.requests, threads[1]:get("sent"), answers, summary.duration, latency:percentile(50),
     latency:percentile(90), latency:percentile(99), latency.max, threads[1]:get("extra"),
     summary.errors.connect, summary.errors.read, summary.errors.write,
     summary.errors.timeout, table.concat(parts, " ")))

@@ -6,6 +6,7 @@ Configuration mistakes end the command with one clear line, never a traceback.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import sys
@@ -73,6 +74,12 @@ def migrate() -> None:
     typer.echo("database is at the latest migration")
 
 
+# How `serve` runs uvicorn (bench/inbound.py serves its limit apps the same way). The event
+# loop and HTTP parser are uvicorn's defaults: uvloop and httptools, from uvicorn[standard].
+# Browsers hold /events streams open for ever; on Ctrl+C give requests 3 s, then stop.
+UVICORN_OPTIONS: dict[str, Any] = {"log_level": "info", "timeout_graceful_shutdown": 3}
+
+
 @cli.command()
 @_friendly
 def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
@@ -103,9 +110,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
                     ", ".join(published))
     if settings.run_worker_in_process:
         typer.echo("Delivery worker: inside this process")
-    # Browsers hold /events streams open for ever; on Ctrl+C give requests 3 s, then stop.
-    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=3,
-                **proxy_options(runtime.settings))
+    # What start-up built (modules, the app, its routes: about 200,000 objects) lives as long as
+    # the process. Frozen, it is left out of full garbage collections, which under a stream of
+    # webhooks otherwise ran about once a second and held the GIL for about 100 ms each,
+    # stalling every request in flight.
+    gc.collect()
+    gc.freeze()
+    uvicorn.run(app, host=host, port=port, **UVICORN_OPTIONS, **proxy_options(settings))
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:

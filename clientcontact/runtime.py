@@ -13,6 +13,7 @@ from clientcontact.accounts.login_throttle import login_throttle
 from clientcontact.channels.base import ChannelAdapter
 from clientcontact.channels.registry import AdapterContext
 from clientcontact.db.engine import make_engine
+from clientcontact.db.write_turns import take_turns_to_write
 from clientcontact.demo import DEMO_PASSWORD
 from clientcontact.files.storage import LocalFileStore
 from clientcontact.inboxes.models import Inbox
@@ -44,6 +45,8 @@ class Runtime:
 
 def build_runtime(settings: Settings, *, bus: EventBus | None = None) -> Runtime:
     engine = make_engine(settings.resolved_database_url)
+    if engine.dialect.name == "sqlite":  # one write lock: the intake and the worker take turns
+        take_turns_to_write(engine)
     # Several servers need Redis to hear each other's events; one process does not.
     bus = bus or (RedisBus(settings.redis_url, prefix=settings.redis_key("events:"))
                   if settings.redis_url else InProcessBus())

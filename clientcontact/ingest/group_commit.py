@@ -22,6 +22,7 @@ from typing import Generic, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from clientcontact.db.scope import unit_of_work
+from clientcontact.db.write_turns import writes_first
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class GroupCommit(Generic[Item, Result]):
                 self._thread.start()
 
     def _run(self) -> None:
+        writes_first()  # callers wait on every batch: on SQLite it writes before the worker
         while True:
             first = self._queue.get()
             if first is None:
