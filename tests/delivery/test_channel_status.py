@@ -130,11 +130,13 @@ def test_an_inbox_with_a_long_history_is_measured_by_its_queue_not_its_history(
 
 @contextmanager
 def capture_statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
-    """The SQL and parameters sent to the database while the block runs."""
+    """The queries sent to the database while the block runs, with their parameters
+    (transaction control such as SQLite's BEGIN IMMEDIATE left out)."""
     statements: list[tuple[str, Any]] = []
 
     def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        statements.append((statement, parameters))
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            statements.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", seen)
     try:
