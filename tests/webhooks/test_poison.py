@@ -82,16 +82,18 @@ POISONS = {
     "NUL in SendGrid's envelope": Poison(
         lambda _: "/api/webhooks/email/sendgrid",
         *inbound_parse('{"to": ["help\\u0000@acme.test"], "from": "x@example.com"}'), 404),
+    # A NUL anywhere in a path, and a path parameter past its bound, are refused for every
+    # route before it runs (422); other keys no inbox can have are simply not found (404).
     "NUL as the inbox key": Poison(
-        lambda _: "/api/webhooks/inboxes/%00/inbound", b"{}", {}, 404),
+        lambda _: "/api/webhooks/inboxes/%00/inbound", b"{}", {}, 422),
     "NUL inside the inbox key": Poison(
-        lambda ses: ses.inbound_path.replace("/inbound", "%00/inbound"), b"{}", {}, 404),
+        lambda ses: ses.inbound_path.replace("/inbound", "%00/inbound"), b"{}", {}, 422),
     "a line break in the inbox key": Poison(
         lambda ses: ses.inbound_path.replace("/inbound", "%0A/inbound"), b"{}", {}, 404),
     "an invalid UTF-8 inbox key": Poison(
         lambda _: "/api/webhooks/inboxes/%ED%A0%80%FF/status", b"{}", {}, 404),
     "an inbox key longer than any": Poison(
-        lambda _: f"/api/webhooks/inboxes/{'a' * 300}/inbound", b"{}", {}, 404),
+        lambda _: f"/api/webhooks/inboxes/{'a' * 300}/inbound", b"{}", {}, 422),
 }
 
 
