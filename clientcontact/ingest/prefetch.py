@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from clientcontact.channels.base import InboundMessage, RawRequest
 from clientcontact.channels.ses.notifications import SesInbound
-from clientcontact.channels.ses.sns import SubscriptionConfirmation
+from clientcontact.channels.ses.sns import MESSAGE_TYPE_HEADER, SubscriptionConfirmation
 from clientcontact.db.scope import unit_of_work
 from clientcontact.db.tenancy import owned
 from clientcontact.inboxes.models import Inbox
@@ -33,7 +33,6 @@ from clientcontact.jobs.runner import WorkerRuntime
 log = logging.getLogger(__name__)
 
 SNS_PROVIDER = "ses"  # the provider whose webhooks may ask to confirm a subscription
-SNS_MESSAGE_TYPE = "x-amz-sns-message-type"  # SNS names its requests with this header
 Target = tuple[int, int | None]
 
 
@@ -92,7 +91,7 @@ def _network_events(runtime: WorkerRuntime, targets: list[Target],
     for row, inbox in rows:
         receiver = runtime.adapter(inbox).receivers.get(row.endpoint)
         if receiver is None or (inbox.provider == SNS_PROVIDER and
-                                row.headers.get(SNS_MESSAGE_TYPE) != "SubscriptionConfirmation"):
+                                row.headers.get(MESSAGE_TYPE_HEADER) != "SubscriptionConfirmation"):
             continue
         request = raw_request(row)
         try:

@@ -49,6 +49,7 @@ from clientcontact.channels.base import (
     Receiver,
     Recipient,
 )
+from clientcontact.channels.ses.sns import MESSAGE_TYPE_HEADER
 from clientcontact.db.base import utcnow
 from clientcontact.errors import (
     BadPayload,
@@ -73,7 +74,6 @@ from clientcontact.webhooks.redaction import redacted
 
 log = logging.getLogger(__name__)
 
-SNS_MESSAGE_TYPE = "x-amz-sns-message-type"  # SNS names its requests with this header
 # Public keys are made by inboxes/service.py (hex); any URL-safe token up to the column's size.
 PUBLIC_KEY = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
@@ -147,7 +147,7 @@ class Intake:
 
     async def accept(self, arrival: Arrival) -> Response:
         """Answered only once the event is committed (or found stored already)."""
-        if SNS_MESSAGE_TYPE in arrival.request.headers:
+        if MESSAGE_TYPE_HEADER in arrival.request.headers:
             await run_in_threadpool(self.runtime.adapters.sns_verifier.prefetch,
                                     arrival.request.body)
         ack = await self._writer.submit(arrival)

@@ -61,6 +61,7 @@ SIGNED_FIELDS: dict[str, tuple[str, ...]] = {
     ),
 }
 OPTIONAL_FIELDS = frozenset({"Subject"})
+MESSAGE_TYPE_HEADER = "x-amz-sns-message-type"  # SNS names each of its requests with this
 
 SNS_HOST = r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?"
 # A certificate that could not be fetched is not asked for again for this long: a flood of
