@@ -55,6 +55,9 @@ def upgrade() -> None:
 
 
 def _reoffer_memberships_of_one_time_logins(invitations: sa.Table) -> None:
+    """Runs across every account at once, on tables frozen as of this revision: a migration
+    cannot use db/tenancy.py (it scopes the app's current models to one caller's account), so
+    each write names the (agent, account) pair of the membership it undoes."""
     connection = op.get_bind()
     agents = sa.table('agents', sa.column('id'), sa.column('email'), sa.column('name'),
                       sa.column('must_change_password'))
