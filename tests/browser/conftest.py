@@ -112,3 +112,11 @@ def open_row(page: object, row_text: str) -> None:
     swapped-in content a moment after it appears; a robot is faster than that, a person not)."""
     page.locator(".conversation-row", has_text=row_text).click()  # type: ignore[attr-defined]
     expect(page.locator(".conversation[data-ready]")).to_have_count(1)  # type: ignore[attr-defined]
+
+
+def assert_fits_width(page: object) -> None:
+    """Nothing on the page lays out wider than the window (a phone user would have to scroll
+    sideways to find a timestamp or a button)."""
+    widths = page.evaluate(  # type: ignore[attr-defined]
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window"
