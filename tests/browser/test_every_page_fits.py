@@ -149,7 +149,8 @@ SCREENS = [
 OVERFLOWING = """() => {
   const width = document.documentElement.clientWidth;
   const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
-    (typeof el.className === "string" && el.className ? "." + el.className.trim().split(/\\s+/).join(".") : "");
+    (typeof el.className === "string" && el.className
+      ? "." + el.className.trim().split(/\\s+/).join(".") : "");
   const clipped = (el) => {
     for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
       if (getComputedStyle(up).overflowX !== "visible") return true;
