@@ -114,6 +114,19 @@ def _type_slash(page: Page) -> None:
     expect(page.locator("#canned-listbox")).to_be_visible()
 
 
+def _edit_contact(page: Page) -> None:
+    """Beside the thread on a wide screen; a phone shows the thread alone."""
+    edit = page.get_by_role("button", name="Edit contact")
+    if edit.is_visible():
+        edit.click()
+        expect(page.get_by_label("Notes")).to_be_visible()
+
+
+def _shortcuts(page: Page) -> None:
+    page.keyboard.press("?")
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
+
+
 SCREENS = [
     Screen("login", lambda w: "/login", logged_in=False, must_see=["button.primary"]),
     Screen("invitation", lambda w: f"/invitations/{w.invitation_token}", logged_in=False,
@@ -130,6 +143,8 @@ SCREENS = [
            must_see=["#snooze-until"]),
     Screen("canned typeahead", lambda w: f"/conversations/{w.email}", act=_type_slash,
            must_see=["#canned-listbox [aria-selected=true]", "#canned-preview"]),
+    Screen("contact edit", lambda w: f"/conversations/{w.email}", act=_edit_contact),
+    Screen("shortcuts", lambda w: "/", act=_shortcuts, must_see=["#shortcuts dt"]),
     Screen("sms conversation", lambda w: f"/conversations/{w.sms}",
            must_see=[".bubble-meta time", "#sms-counter", "#send-button"]),
     Screen("whatsapp template", lambda w: f"/conversations/{w.whatsapp}",
