@@ -7,6 +7,7 @@ An admin with long names, subjects and unbroken strings everywhere visits each p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -207,8 +208,12 @@ def assert_in_view(page: Page, selector: str) -> None:
 
 def _email_frame_fits(page: Page) -> None:
     """The email's own page (in its frame) wraps to the frame's width too."""
-    frame = page.frame(name=page.locator(".email-frame").first.get_attribute("name") or "")
+    element = page.locator(".email-frame").first
+    element.scroll_into_view_if_needed()  # the frame loads lazily
+    handle = element.element_handle()
+    frame = handle.content_frame() if handle else None
     assert frame is not None
+    frame.wait_for_url(re.compile(r"/messages/\d+/body$"))
     frame.wait_for_load_state()
     widths = frame.evaluate("() => [document.documentElement.scrollWidth,"
                             " document.documentElement.clientWidth]")
