@@ -13,6 +13,7 @@ from clientcontact.errors import BadRequest, Conflict
 
 PLACEHOLDERS = ("contact.name", "contact.first_name", "agent.name", "agent.first_name")
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+\.[a-z_]+)\s*\}\}")
+_ANY_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _SHORT_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
 
 
@@ -33,6 +34,7 @@ def save_canned(session: Session, actor: Actor, *, short_code: str, content: str
         raise BadRequest("a short code is 1 to 60 letters, digits, '-' or '_'")
     if not content.strip():
         raise BadRequest("a canned response needs content")
+    refuse_unknown_placeholders(content)
     clash = session.scalar(scoped(CannedResponse, actor.account_id).where(
         CannedResponse.short_code == code))
     if clash is not None and clash.id != canned_id:
@@ -45,6 +47,17 @@ def save_canned(session: Session, actor: Actor, *, short_code: str, content: str
         canned.short_code, canned.content = code, content
     session.flush()
     return canned
+
+
+def refuse_unknown_placeholders(content: str) -> None:
+    """A typo such as `{{ contact.frist_name }}` would reach customers as typed: refuse it when
+    the answer is saved, naming the placeholders there are."""
+    unknown = [m.group(0) for m in _ANY_PLACEHOLDER.finditer(content)
+               if m.group(1).strip() not in PLACEHOLDERS]
+    if unknown:
+        known = ", ".join(f"{{{{ {name} }}}}" for name in PLACEHOLDERS)
+        raise BadRequest(f"unknown placeholder {unknown[0][:80]}: the known placeholders are "
+                         f"{known}")
 
 
 def delete_canned(session: Session, actor: Actor, canned_id: int) -> None:

@@ -81,7 +81,9 @@ def email_body(message_id: int, session: DbSession, actor: WebActor, runtime: Ap
     colour = "#1f2933" if message.direction is Direction.IN else "#243b53"
     document = ("<!doctype html><html><head><meta charset='utf-8'><base target='_blank'>"
                 f"<style>body{{font:14px/1.5 system-ui,sans-serif;color:{colour};margin:0;"
-                "word-wrap:break-word}img{max-width:100%;height:auto}</style></head><body>"
+                "overflow-wrap:anywhere}img{max-width:100%;height:auto}"
+                # Mail is laid out for a desktop: wrap what can wrap to the frame's width.
+                "table{max-width:100%}pre{white-space:pre-wrap}</style></head><body>"
                 f"{html}</body></html>")
     return Response(document, media_type="text/html; charset=utf-8", headers={
         "Content-Security-Policy": policy, "X-Content-Type-Options": "nosniff",

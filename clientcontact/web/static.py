@@ -5,10 +5,10 @@ from __future__ import annotations
 import mimetypes
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 
 from clientcontact.errors import NotFound
-from clientcontact.web.templating import STATIC_DIR, STATIC_FILES
+from clientcontact.web.templating import STATIC_DIR, STATIC_FILES, static_url
 
 router = APIRouter()
 
@@ -25,3 +25,10 @@ def static_file(name: str, v: str | None = None) -> FileResponse:
     return FileResponse(STATIC_DIR / name, media_type=media_type, headers={
         "Cache-Control": "public, max-age=31536000, immutable" if fresh else "no-cache",
         "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/favicon.ico")
+def favicon() -> RedirectResponse:
+    """Where a browser looks when a page names no icon (the API's JSON answers, say)."""
+    return RedirectResponse(static_url("favicon.svg"), status_code=301,
+                            headers={"Cache-Control": "public, max-age=86400"})

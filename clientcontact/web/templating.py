@@ -21,9 +21,15 @@ STATIC_DIR = HERE / "static"
 STATIC_FILES = {path.name: hashlib.sha256(path.read_bytes()).hexdigest()[:12]
                 for path in sorted(STATIC_DIR.iterdir()) if path.is_file()}
 
+
+def static_url(name: str) -> str:
+    """The URL of one of our static files, versioned by its content."""
+    return f"/static/{name}?v={STATIC_FILES[name]}"
+
+
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters.update(FILTERS)
-templates.env.globals["static_url"] = lambda name: f"/static/{name}?v={STATIC_FILES[name]}"
+templates.env.globals["static_url"] = static_url
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
 # Templates ship inside the package: no need to stat every include on every render.

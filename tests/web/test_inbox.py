@@ -109,10 +109,11 @@ def test_the_composer_offers_canned_responses_filled_in(ui: httpx.Client, api: A
     thread = customer_writes(api, api.alice, name="Maria Garcia")
     with api.session() as session:
         save_canned(session, api.alice.actor, short_code="thanks",
-                    content="Hi {{ contact.first_name }}, {{agent.first_name}} here. {{ x.y }}")
+                    content="Hi {{ contact.first_name }}, {{agent.first_name}} here.")
     log_in_http(ui, api.alice)
     page = ui.get(f"/conversations/{thread.conversation_id}").text
-    assert '<option value="Hi Maria, Alice here. {{ x.y }}">/thanks</option>' in page
+    assert '<option value="Hi Maria, Alice here.">/thanks</option>' in page
+    assert 'data-code="thanks" data-text="Hi Maria, Alice here."' in page  # typing /thanks
 
 
 def test_a_reply_with_an_attachment_and_a_snooze(ui: httpx.Client, api: Api) -> None:

@@ -33,9 +33,9 @@
       message = JSON.parse(event.detail.xhr.responseText).error.message;
     } catch (_) { /* not our JSON: keep the generic text */ }
     toast(message, "error");
-    const composer = event.detail.elt && event.detail.elt.closest
-      ? event.detail.elt.closest("#composer") : null;
-    const slot = composer ? $(".composer-error", composer) : null;
+    const form = event.detail.elt && event.detail.elt.closest
+      ? event.detail.elt.closest("form") : null;
+    const slot = form ? $(".composer-error, .form-error", form) : null;
     if (slot) slot.textContent = message; // beside the fields it is about, not only in a toast
   });
   document.addEventListener("htmx:sendError", () => toast("The server cannot be reached.", "error"));
@@ -289,9 +289,136 @@
   });
   document.addEventListener("input", (event) => {
     if (event.target.matches("#composer-text")) updateSmsCounter(event.target);
-    const error = event.target.form && event.target.form.id === "composer"
-      ? $(".composer-error", event.target.form) : null;
+    const error = event.target.form && event.target.form.matches("#composer, #admin-main form")
+      ? $(".composer-error, .form-error", event.target.form) : null;
     if (error) error.textContent = ""; // being corrected: the old complaint no longer applies
+  });
+
+  // ---- Canned responses by typing "/" at the start of a word: a list over the composer,
+  // filtered as one types, with the chosen answer's text previewed. The options come filled in
+  // for this conversation from the server (the same text the select offers). ARIA 1.2
+  // combobox: while the list is open the text box is the combobox and owns the active option,
+  // as GitHub's text-expander does on its text areas; closed, it is a plain text box again.
+  // Hand-written: it is a few dozen lines, and the libraries that do it ship as ES modules
+  // with dependencies, which would need a build step we do not have.
+  const COMBOBOX_ATTRIBUTES = ["role", "aria-expanded", "aria-controls", "aria-autocomplete",
+                               "aria-activedescendant"];
+  let cannedDismissedAt = -1; // Escape closes the list until another "/" starts a word
+
+  function cannedToken(text) {
+    const at = text.selectionStart;
+    if (at !== text.selectionEnd) return null;
+    const match = /(^|\s)\/([\w-]*)$/.exec(text.value.slice(0, at));
+    return match ? {start: at - match[2].length - 1, end: at, query: match[2].toLowerCase()} : null;
+  }
+
+  function cannedBox(text) {
+    return text.form ? $("#canned-typeahead", text.form) : null;
+  }
+
+  function closeCanned(text) {
+    const box = cannedBox(text);
+    if (!box || box.hidden) return;
+    box.hidden = true;
+    COMBOBOX_ATTRIBUTES.forEach((name) => text.removeAttribute(name));
+  }
+
+  function activateCanned(text, option) {
+    const box = cannedBox(text);
+    $$('[role="option"]', box).forEach((item) => item.setAttribute("aria-selected", String(item === option)));
+    $("#canned-preview", box).textContent = option ? option.dataset.text : "";
+    if (option) {
+      text.setAttribute("aria-activedescendant", option.id);
+      option.scrollIntoView({block: "nearest"});
+    } else {
+      text.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  function shownCanned(box) {
+    return $$('[role="option"]', box).filter((option) => !option.hidden);
+  }
+
+  function updateCanned(text) {
+    const box = cannedBox(text);
+    if (!box) return;
+    const token = cannedToken(text);
+    if (!token) cannedDismissedAt = -1;
+    if (!token || token.start === cannedDismissedAt) { closeCanned(text); return; }
+    const list = $('[role="listbox"]', box);
+    const options = $$('[role="option"]', list);
+    options.forEach((option) => { option.hidden = !option.dataset.code.includes(token.query); });
+    const rank = (option) => (option.dataset.code.startsWith(token.query) ? 0 : 1);
+    options.slice().sort((a, b) => rank(a) - rank(b) || a.dataset.code.localeCompare(b.dataset.code))
+      .forEach((option) => list.appendChild(option)); // codes that start with what was typed first
+    const shown = shownCanned(box);
+    $(".canned-empty", box).hidden = shown.length > 0;
+    box.hidden = false;
+    text.setAttribute("role", "combobox");
+    text.setAttribute("aria-expanded", "true");
+    text.setAttribute("aria-controls", list.id);
+    text.setAttribute("aria-autocomplete", "list");
+    const current = shown.find((option) => option.getAttribute("aria-selected") === "true");
+    activateCanned(text, current || shown[0] || null);
+  }
+
+  function insertCanned(text, option) {
+    const token = cannedToken(text);
+    if (!token) return;
+    text.setRangeText(option.dataset.text, token.start, token.end, "end");
+    closeCanned(text);
+    text.focus();
+    text.dispatchEvent(new Event("input", {bubbles: true})); // the SMS counter, the error slot
+  }
+
+  function moveCanned(text, step) {
+    const shown = shownCanned(cannedBox(text));
+    if (!shown.length) return;
+    const index = shown.findIndex((option) => option.getAttribute("aria-selected") === "true");
+    activateCanned(text, shown[(index + step + shown.length) % shown.length]);
+  }
+
+  // Registered before the page's shortcuts, so Escape closes the list and does not also
+  // leave the text box.
+  document.addEventListener("keydown", (event) => {
+    const text = event.target;
+    if (!text.matches || !text.matches("#composer-text")) return;
+    const box = cannedBox(text);
+    if (!box || box.hidden || event.altKey || event.ctrlKey || event.metaKey) return;
+    const active = $('[role="option"][aria-selected="true"]', box);
+    const keys = {
+      ArrowDown: () => moveCanned(text, 1),
+      ArrowUp: () => moveCanned(text, -1),
+      Enter: active && !event.shiftKey ? () => insertCanned(text, active) : null,
+      Tab: active && !event.shiftKey ? () => insertCanned(text, active) : null,
+      Escape: () => {
+        const token = cannedToken(text);
+        cannedDismissedAt = token ? token.start : -1;
+        closeCanned(text);
+      },
+    };
+    const action = keys[event.key];
+    if (!action) return;
+    event.preventDefault();
+    action();
+  });
+  document.addEventListener("input", (event) => {
+    if (event.target.matches("#composer-text")) updateCanned(event.target);
+  });
+  document.addEventListener("keyup", (event) => { // the caret moved out of (or into) a "/word"
+    if (event.target.matches && event.target.matches("#composer-text") &&
+        ["ArrowLeft", "ArrowRight", "Home", "End"].includes(event.key)) updateCanned(event.target);
+  });
+  document.addEventListener("focusout", (event) => {
+    if (event.target.matches && event.target.matches("#composer-text")) closeCanned(event.target);
+  });
+  document.addEventListener("mousedown", (event) => { // a click on an option keeps the focus
+    if (event.target.closest && event.target.closest("#canned-listbox")) event.preventDefault();
+  });
+  document.addEventListener("click", (event) => {
+    const option = event.target.closest && event.target.closest('#canned-listbox [role="option"]');
+    const text = option ? $("#composer-text", option.closest("form")) : null;
+    if (text) insertCanned(text, option);
   });
 
   // ---- Keyboard: j/k move, Enter opens, r reply, n note, e resolve, / search, ? help.
